@@ -1,0 +1,194 @@
+"""The ``coatml`` command line: thin typer commands over the package's modules.
+
+Heavy libraries are imported inside the commands, so ``coatml --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from coatml.cli import _common
+from coatml.cli._common import console, fail, workspace_option
+from coatml.exceptions import CoatmlError
+
+app = typer.Typer(
+    name="coatml",
+    help="Rank and propose ALD/MLD interface coatings for solid-state lithium batteries.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="Add, inspect and export records.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+@app.callback()
+def _root(
+    workspace: Annotated[
+        Path | None,
+        typer.Option("--workspace", "-w", help="Workspace folder (default: COATML_WORKSPACE or "
+                     "the current folder and its parents).", envvar="COATML_WORKSPACE"),
+    ] = None,
+) -> None:
+    _common.STATE["workspace"] = workspace
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder of the new workspace.")] = Path(
+        "coatml-workspace"),
+    literature: Annotated[bool, typer.Option(help="Load the bundled literature dataset.")] = True,
+    database_url: Annotated[str | None, typer.Option(
+        help="SQLAlchemy URL of the store (default: embedded SQLite in the workspace).")] = None,
+    tracking_uri: Annotated[str | None, typer.Option(
+        help="MLflow tracking URI (default: embedded SQLite in the workspace).")] = None,
+) -> None:
+    """Create a workspace (config + embedded database) and load the literature dataset."""
+    from coatml.workspace import Workspace
+
+    ws = Workspace.init(directory, database_url=database_url, tracking_uri=tracking_uri)
+    console.print(f"Workspace [bold]{ws.root}[/] (store: {_common.redact(ws.database_url)})")
+    if literature:
+        _common.add_literature(ws)
+        _common.print_summary(ws)
+
+
+@data_app.command("add")
+def data_add(
+    files: Annotated[list[Path] | None, typer.Argument(help="CSV or XLSX files.")] = None,
+    literature: Annotated[bool, typer.Option(
+        "--literature", help="Add the bundled literature dataset.")] = False,
+    source: Annotated[str | None, typer.Option(
+        help="Source for rows whose 'source' cell is empty (e.g. a notebook id).")] = None,
+    kind: Annotated[str, typer.Option(help="data_kind for rows that leave it empty: lab, "
+                                           "literature or synthetic.")] = "lab",
+    workspace: workspace_option = None,
+) -> None:
+    """Validate whole files, then add each in one transaction (all rows or none)."""
+    ws = _common.workspace(workspace)
+    if literature:
+        _common.add_literature(ws)
+    if not files and not literature:
+        fail("name a CSV/XLSX file or pass --literature")
+    with ws.store() as store:
+        for path in files or []:
+            result = store.add_file(path, default_source=source, data_kind=kind)
+            _common.report_ingest(result)
+
+
+@data_app.command("list")
+def data_list(
+    limit: Annotated[int, typer.Option(help="Show at most this many records (0: all).")] = 50,
+    kind: Annotated[str | None, typer.Option(help="Only this data_kind.")] = None,
+    workspace: workspace_option = None,
+) -> None:
+    """List records (id, materials, recipe, targets, source)."""
+    ws = _common.workspace(workspace)
+    with ws.store() as store:
+        frame = store.to_frame(data_kind=kind)
+    columns = ["record_id", "electrode", "electrolyte", "coating", "method", "temperature_c",
+               "thickness_nm", "cycle_number", "capacity_retention_pct",
+               "interface_resistance_ohm_cm2", "data_kind"]
+    shown = frame if limit == 0 else frame.head(limit)
+    _common.print_frame(shown[columns], title=f"{len(frame)} records"
+                        + (f" (first {limit})" if 0 < limit < len(frame) else ""))
+
+
+@data_app.command("show")
+def data_show(record_id: str, workspace: workspace_option = None) -> None:
+    """Show every field of one record."""
+    ws = _common.workspace(workspace)
+    with ws.store() as store:
+        try:
+            row = store.get(record_id)
+        except KeyError as exc:
+            fail(str(exc.args[0]))
+    _common.print_record(row)
+
+
+@data_app.command("export")
+def data_export(
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+    out: Annotated[Path | None, typer.Option(help="Output file (default: outputs/records.*)")]
+    = None,
+    workspace: workspace_option = None,
+) -> None:
+    """Export all records as CSV or Parquet."""
+    if fmt not in ("csv", "parquet"):
+        fail(f"--format must be csv or parquet, not '{fmt}'")
+    ws = _common.workspace(workspace)
+    with ws.store() as store:
+        frame = store.to_frame()
+    target = out or ws.outputs_dir / f"records.{fmt}"
+    if fmt == "csv":
+        frame.to_csv(target, index=False)
+    else:
+        frame.to_parquet(target, index=False)
+    console.print(f"Wrote {len(frame)} records to {target}")
+
+
+@data_app.command("summary")
+def data_summary(workspace: workspace_option = None) -> None:
+    """Records per electrode / electrolyte / coating and how many carry each target."""
+    _common.print_summary(_common.workspace(workspace))
+
+
+@data_app.command("schema")
+def data_schema() -> None:
+    """Print the record schema (columns, units, allowed values)."""
+    from coatml.data.schema import describe_schema_markdown
+
+    console.print(describe_schema_markdown(), markup=False, highlight=False)
+
+
+@data_app.command("aliases")
+def data_aliases() -> None:
+    """Print the alias table of named materials (formula, class, basis)."""
+    from rich.table import Table
+
+    from coatml.data.formulas import alias_table
+
+    table = Table(title="Named materials", show_lines=False)
+    for col in ("name", "formula", "class", "basis"):
+        table.add_column(col, overflow="fold")
+    seen = set()
+    for alias in alias_table().values():
+        if alias.name in seen:
+            continue
+        seen.add(alias.name)
+        table.add_row(alias.name, alias.formula, alias.material_class, alias.basis)
+    console.print(table)
+
+
+def _register_optional() -> None:
+    """Commands contributed by the later stages of the pipeline (features, models, ...)."""
+    import importlib
+
+    for module in ("coatml.cli.features", "coatml.cli.models", "coatml.cli.recommend",
+                   "coatml.cli.bench", "coatml.cli.quickstart"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        mod.register(app)
+
+
+_register_optional()
+
+
+def main() -> None:
+    try:
+        app()
+    except CoatmlError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

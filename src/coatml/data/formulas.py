@@ -1,0 +1,144 @@
+"""Parse material names once, strictly: chemical formulas through pymatgen, named materials
+(alucone, LiPON, PEO-LiTFSI, ...) through the documented alias table ``aliases.toml``.
+
+The alias table maps each named material to a representative formula and says on what basis
+(the MLD reaction, the reported stoichiometry, a typical composition) and from which source.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from coatml.exceptions import FormulaError
+
+if TYPE_CHECKING:
+    from pymatgen.core import Composition
+
+_ALIAS_FILE = "aliases.toml"
+_FORMULA_CHARS = re.compile(r"^[A-Za-z0-9().\[\]·\s]+$")
+
+
+@dataclass(frozen=True)
+class Alias:
+    """A named material that is not a formula. ``formula`` is its representative formula."""
+
+    name: str
+    formula: str
+    basis: str
+    source: str
+    material_class: str = ""
+    synonyms: tuple[str, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ResolvedMaterial:
+    """A material name resolved to a composition.
+
+    ``name`` is the text as given, ``formula`` the parsed formula (the alias's representative
+    formula for named materials), ``alias`` the alias entry or ``None`` for plain formulas.
+    """
+
+    name: str
+    formula: str
+    composition: Composition = field(compare=False)
+    alias: Alias | None = None
+
+    @property
+    def is_alias(self) -> bool:
+        return self.alias is not None
+
+    @property
+    def material_class(self) -> str:
+        return self.alias.material_class if self.alias else ""
+
+
+def _normalise_key(name: str) -> str:
+    return re.sub(r"\s+", " ", name.strip()).casefold()
+
+
+@lru_cache(maxsize=1)
+def alias_table() -> dict[str, Alias]:
+    """The alias table, keyed by case-folded name and synonyms."""
+    text = resources.files("coatml.data").joinpath(_ALIAS_FILE).read_text(encoding="utf-8")
+    raw: dict[str, Any] = tomllib.loads(text)
+    table: dict[str, Alias] = {}
+    for name, entry in raw.get("alias", {}).items():
+        alias = Alias(
+            name=name,
+            formula=entry["formula"],
+            basis=entry["basis"],
+            source=entry["source"],
+            material_class=entry.get("material_class", ""),
+            synonyms=tuple(entry.get("synonyms", ())),
+            note=entry.get("note", ""),
+        )
+        for key in (name, *alias.synonyms):
+            norm = _normalise_key(key)
+            if norm in table and table[norm].name != name:
+                raise ValueError(f"aliases.toml: '{key}' names two materials")
+            table[norm] = alias
+    return table
+
+
+def parse_formula(formula: str) -> Composition:
+    """Parse a chemical formula strictly (unknown elements and bad syntax are errors)."""
+    from pymatgen.core import Composition
+
+    text = formula.strip()
+    if not text:
+        raise FormulaError("empty formula")
+    if not _FORMULA_CHARS.match(text):
+        bad = sorted({ch for ch in text if not _FORMULA_CHARS.match(ch)})
+        raise FormulaError(f"'{formula}' is not a formula or known alias (unexpected {bad!r})")
+    if text.count("(") != text.count(")") or text.count("[") != text.count("]"):
+        raise FormulaError(f"'{formula}' has unbalanced parentheses")
+    try:
+        comp = Composition(text, strict=True)
+    except ValueError as exc:
+        msg = str(exc)
+        match = re.search(r"contains: (.*)$", msg)
+        if match:
+            unknown = [t.rstrip("+-0123456789") for t in match.group(1).split(", ")]
+            unknown = [u for u in unknown if u and not _is_element(u)]
+            raise FormulaError(
+                f"'{formula}' contains unknown element(s): {', '.join(unknown) or msg}"
+            ) from None
+        raise FormulaError(f"'{formula}' is not a valid formula ({msg})") from None
+    if comp.num_atoms <= 0:
+        raise FormulaError(f"'{formula}' has no atoms")
+    return comp
+
+
+def _is_element(symbol: str) -> bool:
+    from pymatgen.core.periodic_table import Element
+
+    return Element.is_valid_symbol(symbol)
+
+
+@lru_cache(maxsize=65536)
+def resolve_material(name: str) -> ResolvedMaterial:
+    """Resolve a formula or alias to a :class:`ResolvedMaterial`.
+
+    Aliases win over formulas (``BN`` is a formula, ``h-BN`` an alias). Raises
+    :class:`FormulaError` naming the problem when neither works.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise FormulaError("empty material name")
+    alias = alias_table().get(_normalise_key(name))
+    if alias is not None:
+        comp = parse_formula(alias.formula)
+        return ResolvedMaterial(name=name, formula=alias.formula, composition=comp, alias=alias)
+    try:
+        comp = parse_formula(name)
+    except FormulaError as exc:
+        message = str(exc)
+        if "alias" in message or "not a valid formula" in message:
+            message += "; known aliases are listed by `coatml data aliases`"
+        raise FormulaError(message) from None
+    return ResolvedMaterial(name=name, formula=name.strip(), composition=comp)

@@ -1,0 +1,289 @@
+"""The record store: a relational database through SQLAlchemy.
+
+SQLite (a file in the workspace) by default; PostgreSQL when the workspace config or
+``COATML_DATABASE_URL`` gives a ``postgresql://`` URL. An ingest is one transaction: a crash or a
+kill part-way leaves the store as it was. Adding the same file twice adds nothing the second time
+(the file's content hash is recorded), and a record already stored with identical content is
+skipped, so two processes adding at once both land without losing or doubling anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from coatml.data.schema import COLUMN_BY_NAME, COLUMN_NAMES
+from coatml.data.validation import (
+    ValidatedTable,
+    normalise_dtypes,
+    read_table_text,
+    record_content_hash,
+    validate_frame,
+)
+from coatml.exceptions import Problem, ValidationError
+
+metadata = sa.MetaData()
+
+
+def _sa_type(kind: str) -> Any:
+    return {
+        "float": sa.Float(precision=53),
+        "int": sa.Float(precision=53),
+        "bool": sa.Boolean(),
+        "datetime": sa.DateTime(timezone=True),
+    }.get(kind, sa.Text())
+
+
+ingests = sa.Table(
+    "ingests",
+    metadata,
+    sa.Column("ingest_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("content_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("source_name", sa.Text, nullable=False),
+    sa.Column("n_records", sa.Integer, nullable=False),
+    sa.Column("n_skipped", sa.Integer, nullable=False),
+    sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("added_by", sa.Text, nullable=False),
+)
+
+records = sa.Table(
+    "records",
+    metadata,
+    *[
+        sa.Column(c.name, _sa_type(c.kind), primary_key=(c.name == "record_id"),
+                  nullable=(c.name != "record_id"))
+        for c in COLUMN_BY_NAME.values()
+    ],
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("ingest_id", sa.Integer, sa.ForeignKey("ingests.ingest_id"), nullable=False),
+)
+sa.Index("ix_records_system", records.c.electrode, records.c.electrolyte)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What an ingest did. ``already_present`` is True when the same file was added before."""
+
+    source_name: str
+    content_hash: str
+    n_added: int
+    n_skipped: int
+    already_present: bool
+    warnings: tuple[Problem, ...] = ()
+    ignored_columns: tuple[str, ...] = ()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine; SQLite gets a busy timeout and immediate write transactions so
+    concurrent writers queue instead of failing."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+class RecordStore:
+    """The workspace's records, in a SQL database.
+
+    >>> store = RecordStore("sqlite://")  # in memory
+    >>> store.count()
+    0
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._create_schema()
+
+    def _create_schema(self) -> None:
+        for attempt in range(5):
+            try:
+                metadata.create_all(self.engine)
+                return
+            except (IntegrityError, OperationalError, sa.exc.ProgrammingError):
+                # two processes creating the schema at once: the loser retries
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> RecordStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ writing
+    def add_file(self, path: str | Path, default_source: str | None = None,
+                 data_kind: str = "lab", added_by: str | None = None) -> IngestResult:
+        """Validate a CSV/XLSX file completely, then add all its records in one transaction
+        (or none, if anything is wrong)."""
+        raw, digest = read_table_text(path)
+        table = validate_frame(raw, source_name=str(path), default_source=default_source,
+                               default_data_kind=data_kind, added_by=added_by)
+        table.content_hash = digest
+        return self.add_validated(table, source_name=Path(path).name)
+
+    def add_frame(self, frame: pd.DataFrame, source_name: str = "dataframe",
+                  default_source: str | None = None, data_kind: str = "lab",
+                  added_by: str | None = None) -> IngestResult:
+        """Validate and add a DataFrame (string or typed cells) like a file."""
+        raw = frame.copy()
+        raw.index = pd.Index(range(2, 2 + len(raw)), name="row")
+        table = validate_frame(raw, source_name=source_name, default_source=default_source,
+                               default_data_kind=data_kind, added_by=added_by)
+        table.content_hash = _frame_hash(table.records)
+        return self.add_validated(table, source_name=source_name)
+
+    def add_validated(self, table: ValidatedTable, source_name: str) -> IngestResult:
+        """Add validated records in one transaction; retried when a concurrent writer wins a
+        race on the same records."""
+        last_error: Exception | None = None
+        for attempt in range(5):
+            try:
+                return self._add_once(table, source_name)
+            except IntegrityError as exc:  # a concurrent ingest inserted the same rows first
+                last_error = exc
+                time.sleep(0.1 * (attempt + 1))
+        raise RuntimeError(f"could not add {source_name} after retries: {last_error}")
+
+    def _add_once(self, table: ValidatedTable, source_name: str) -> IngestResult:
+        frame = table.records
+        now = dt.datetime.now(dt.timezone.utc)
+        with self.engine.begin() as conn:
+            existing_ingest = conn.execute(
+                sa.select(ingests.c.ingest_id).where(ingests.c.content_hash == table.content_hash)
+            ).first()
+            if existing_ingest is not None:
+                return IngestResult(source_name, table.content_hash, 0, len(frame), True,
+                                    tuple(table.warnings), tuple(table.ignored_columns))
+            rows = [_row_to_db(rec) for rec in frame.to_dict(orient="records")]
+            for row in rows:
+                row["content_hash"] = record_content_hash(row)
+            ids = [r["record_id"] for r in rows]
+            stored: dict[str, str] = {}
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                for rid, chash in conn.execute(
+                    sa.select(records.c.record_id, records.c.content_hash)
+                    .where(records.c.record_id.in_(chunk))
+                ):
+                    stored[rid] = chash
+            problems = []
+            to_insert = []
+            for row_no, row in zip(frame.index, rows, strict=True):
+                rid = row["record_id"]
+                if rid in stored:
+                    if stored[rid] != row["content_hash"]:
+                        problems.append(Problem(int(row_no), "record_id",
+                                                f"'{rid}' is already in the store with "
+                                                "different values; give this record a new id"))
+                    continue
+                to_insert.append(row)
+            if problems:
+                raise ValidationError(problems, source_name)
+            ingest_id = conn.execute(
+                ingests.insert().values(
+                    content_hash=table.content_hash, source_name=source_name,
+                    n_records=len(to_insert), n_skipped=len(rows) - len(to_insert),
+                    added_at=now, added_by=str(rows[0].get("added_by") or "unknown"),
+                )
+            ).inserted_primary_key[0]
+            for row in to_insert:
+                row["ingest_id"] = ingest_id
+                row["added_at"] = now
+            for start in range(0, len(to_insert), 1000):
+                conn.execute(records.insert(), to_insert[start:start + 1000])
+        return IngestResult(source_name, table.content_hash, len(to_insert),
+                            len(rows) - len(to_insert), False, tuple(table.warnings),
+                            tuple(table.ignored_columns))
+
+    # ------------------------------------------------------------------ reading
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(records)).scalar_one())
+
+    def to_frame(self, data_kind: str | None = None) -> pd.DataFrame:
+        """All records as a DataFrame in schema order and dtypes, indexed by ``record_id``."""
+        query = sa.select(*[records.c[name] for name in COLUMN_NAMES]).order_by(
+            records.c.added_at, records.c.record_id)
+        if data_kind:
+            query = query.where(records.c.data_kind == data_kind)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        frame = pd.DataFrame([dict(r) for r in rows], columns=list(COLUMN_NAMES))
+        frame = normalise_dtypes(frame)
+        frame.index = pd.Index(frame["record_id"].astype(str), name="record_id")
+        return frame
+
+    def get(self, record_id: str) -> pd.Series:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(records).where(records.c.record_id == record_id)).first()
+        if row is None:
+            raise KeyError(f"no record with id '{record_id}' (see `coatml data list`)")
+        data = {k: v for k, v in row._mapping.items() if k in COLUMN_NAMES}
+        return normalise_dtypes(pd.DataFrame([data])).iloc[0]
+
+    def ingest_log(self) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(ingests).order_by(ingests.c.ingest_id)).mappings().all()
+        return pd.DataFrame([dict(r) for r in rows])
+
+    def dataset_hash(self, frame: pd.DataFrame | None = None) -> str:
+        """sha256 over the stored records' content hashes (order-independent)."""
+        if frame is None:
+            with self.engine.connect() as conn:
+                hashes = sorted(conn.execute(sa.select(records.c.content_hash)).scalars())
+        else:
+            hashes = sorted(record_content_hash(r) for r in frame.to_dict(orient="records"))
+        import hashlib
+
+        return hashlib.sha256("\n".join(hashes).encode()).hexdigest()
+
+
+def _row_to_db(rec: dict[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for name in COLUMN_NAMES:
+        value = rec.get(name)
+        if value is pd.NA or value is pd.NaT:
+            value = None
+        elif isinstance(value, float) and math.isnan(value):
+            value = None
+        elif hasattr(value, "item") and not isinstance(value, str):
+            value = value.item()
+        row[name] = value
+    return row
+
+
+def _frame_hash(frame: pd.DataFrame) -> str:
+    import hashlib
+
+    hashes = sorted(record_content_hash(_row_to_db(r)) for r in frame.to_dict(orient="records"))
+    return hashlib.sha256(("frame\n" + "\n".join(hashes)).encode()).hexdigest()

@@ -1,0 +1,438 @@
+"""Read and validate a whole input table before anything is written.
+
+Every problem is collected (not just the first) and reported as ``row N, column C: reason``
+where row numbers are those a spreadsheet shows (header = row 1). Warnings (plausible-range
+checks, thickness disagreements) are returned but do not block.
+"""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import hashlib
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from coatml.data.formulas import resolve_material
+from coatml.data.schema import (
+    COLUMN_BY_NAME,
+    COLUMN_NAMES,
+    CONTENT_COLUMNS,
+    MATERIAL_COLUMNS,
+    STORE_COLUMNS,
+    THICKNESS_AGREEMENT,
+    Column,
+)
+from coatml.exceptions import FormulaError, Problem, ValidationError
+
+#: Cell texts that mean "not reported".
+MISSING_TOKENS = frozenset({"", "nd", "n.d.", "na", "n/a", "nan", "none", "null", "-", "--"})
+#: Columns added by `coatml propose` that `coatml data add` accepts and ignores.
+IGNORED_PREFIXES = ("pred_", "acq_", "proposed_")
+_TRUE = frozenset({"true", "1", "yes", "y", "t"})
+_FALSE = frozenset({"false", "0", "no", "n", "f"})
+_UNIT_SUFFIXES = (
+    "c", "k", "f", "nm", "angstrom", "a", "um", "pct", "ohm_cm2", "ohm", "kohm_cm2", "mah_g",
+    "mv", "v", "s_cm", "ms_cm", "h", "min", "ma_cm2", "ua_cm2",
+)
+_NUMBER_WITH_UNIT = re.compile(r"^\s*([-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)\s*([^\d\s].*)$")
+
+
+@dataclass
+class ValidatedTable:
+    """The validated, typed records and the warnings found on the way."""
+
+    records: pd.DataFrame
+    warnings: list[Problem] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    content_hash: str = ""
+
+
+def read_table_text(path: str | Path) -> tuple[pd.DataFrame, str]:
+    """Read a CSV or XLSX file into a DataFrame of strings (no type guessing) and return it with
+    the sha256 of the file's bytes.
+
+    A CSV row with a different number of fields than the header (a truncated file, a stray
+    delimiter) and an unterminated quote are errors naming the row.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ValidationError([Problem(None, None, f"file not found: {path}")], str(path))
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        frame = pd.read_excel(io.BytesIO(data), dtype=str, keep_default_na=False)
+        frame = frame.fillna("").astype(str)
+        return frame, digest
+    if suffix not in (".csv", ".txt", ".tsv", ""):
+        raise ValidationError(
+            [Problem(None, None, f"unsupported file type '{suffix}': use .csv or .xlsx")],
+            str(path),
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            [Problem(None, None, f"file is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV")],
+            str(path),
+        ) from None
+    return parse_csv_text(text, str(path), delimiter="\t" if suffix == ".tsv" else ","), digest
+
+
+def parse_csv_text(text: str, source: str = "input", delimiter: str = ",") -> pd.DataFrame:
+    """Parse CSV text strictly into a DataFrame of strings."""
+    problems: list[Problem] = []
+    if "\x00" in text:
+        raise ValidationError([Problem(None, None, "file contains NUL bytes: not a CSV")], source)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows: list[list[str]] = []
+    try:
+        for line in reader:
+            rows.append(line)
+    except csv.Error as exc:
+        raise ValidationError(
+            [Problem(reader.line_num, None, f"malformed CSV ({exc}); is the file truncated?")],
+            source,
+        ) from None
+    if not rows or not any(cell.strip() for cell in rows[0]):
+        raise ValidationError([Problem(None, None, "file is empty or has no header row")], source)
+    header = [h.strip() for h in rows[0]]
+    seen: dict[str, int] = {}
+    for idx, name in enumerate(header):
+        if not name:
+            problems.append(Problem(1, f"#{idx + 1}", "empty column name in header"))
+        elif name in seen:
+            problems.append(Problem(1, name, f"column appears twice (positions {seen[name] + 1} "
+                                             f"and {idx + 1})"))
+        seen.setdefault(name, idx)
+    body: list[list[str]] = []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            problems.append(Problem(number, None, f"has {len(row)} fields but the header has "
+                                                  f"{len(header)} (truncated row or stray "
+                                                  f"'{delimiter}'?)"))
+            continue
+        body.append(row)
+    if problems:
+        raise ValidationError(problems, source)
+    frame = pd.DataFrame(body, columns=header, dtype=object)
+    frame.index = pd.RangeIndex(2, 2 + len(frame))
+    # keep the spreadsheet row number of each row (blank rows are skipped above)
+    numbers = [n for n, row in enumerate(rows[1:], start=2) if any(c.strip() for c in row)]
+    frame.index = pd.Index(numbers, name="row")
+    return frame
+
+
+def _is_missing(text: str) -> bool:
+    return text.strip().casefold() in MISSING_TOKENS
+
+
+def _unit_mismatch(name: str) -> str | None:
+    """If ``name`` looks like a schema column with another unit, return that column's name."""
+    low = name.strip().casefold()
+    for column in COLUMN_NAMES:
+        col = COLUMN_BY_NAME[column]
+        if not col.unit:
+            continue
+        base = column
+        for suffix in _UNIT_SUFFIXES:
+            if column.endswith("_" + suffix):
+                base = column[: -len(suffix) - 1]
+                break
+        if base != column and low.startswith(base + "_") and low != column:
+            return column
+    return None
+
+
+def _parse_float(text: str, col: Column) -> tuple[float | None, str | None]:
+    s = text.strip()
+    if _is_missing(s):
+        return None, None
+    try:
+        value = float(s)
+    except ValueError:
+        match = _NUMBER_WITH_UNIT.match(s)
+        if match:
+            return None, (f"'{s}' carries a unit; write the number alone in {col.unit or 'the '}"
+                          f"{'' if col.unit else 'documented unit'}")
+        if "," in s and s.replace(",", "", 1).replace(".", "", 1).strip("-+").isdigit():
+            return None, f"'{s}' is not a number (use '.' as decimal separator)"
+        return None, f"'{s}' is not a number"
+    if math.isnan(value):
+        return None, None
+    if math.isinf(value):
+        return None, f"'{s}' is not a finite number"
+    return value, None
+
+
+def _range_problem(value: float, col: Column) -> str | None:
+    if col.low is not None:
+        if col.low_inclusive and value < col.low:
+            return f"{value:g} is below {col.low:g} {col.unit}".rstrip() + " (not physical)"
+        if not col.low_inclusive and value <= col.low:
+            return f"{value:g} must be above {col.low:g} {col.unit}".rstrip() + " (not physical)"
+    if col.high is not None and value > col.high:
+        return f"{value:g} is above {col.high:g} {col.unit}".rstrip() + " (not physical)"
+    return None
+
+
+def _warn_range(value: float, col: Column) -> str | None:
+    if col.warn_low is not None and value < col.warn_low:
+        return f"{value:g} {col.unit} is below the usual {col.warn_low:g} {col.unit}; check it"
+    if col.warn_high is not None and value > col.warn_high:
+        return f"{value:g} {col.unit} is above the usual {col.warn_high:g} {col.unit}; check it"
+    return None
+
+
+def record_content_hash(row: dict[str, object]) -> str:
+    """A stable hash of a record's content (everything but its id and store provenance)."""
+    parts = []
+    for name in CONTENT_COLUMNS:
+        value = row.get(name)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            parts.append("")
+        elif isinstance(value, float):
+            parts.append(repr(round(value, 12)))
+        else:
+            parts.append(str(value))
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def validate_frame(
+    raw: pd.DataFrame,
+    source_name: str = "input",
+    default_source: str | None = None,
+    default_data_kind: str = "lab",
+    added_by: str | None = None,
+) -> ValidatedTable:
+    """Validate a table of strings (or values) against the record schema.
+
+    Returns typed records with derived values filled (``thickness_nm`` from GPC x cycles,
+    ``record_id`` from the content when absent). Raises :class:`ValidationError` listing every
+    problem; nothing is returned partially.
+    """
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    ignored: list[str] = []
+    if raw.index.name != "row":
+        raw = raw.copy()
+        raw.index = pd.Index(range(2, 2 + len(raw)), name="row")
+    columns = [str(c).strip() for c in raw.columns]
+    raw = raw.copy()
+    raw.columns = columns
+    known = set(COLUMN_NAMES)
+    for name in columns:
+        if name in known:
+            if name in STORE_COLUMNS:
+                ignored.append(name)
+            continue
+        if name.startswith(IGNORED_PREFIXES):
+            ignored.append(name)
+            continue
+        lowered = name.casefold()
+        if lowered in known:
+            problems.append(Problem(1, name, f"column names are lower case: use '{lowered}'"))
+            continue
+        other = _unit_mismatch(name)
+        if other:
+            col = COLUMN_BY_NAME[other]
+            problems.append(Problem(1, name, f"wrong unit: coatml expects '{other}' in {col.unit}; "
+                                             "convert the values and rename the column"))
+        else:
+            problems.append(Problem(1, name, "unknown column (see `coatml data schema`)"))
+    required = [c.name for c in COLUMN_BY_NAME.values() if c.required]
+    for name in required:
+        if name not in columns and not (name == "source" and default_source):
+            problems.append(Problem(1, name, "required column is missing"))
+    if raw.empty:
+        problems.append(Problem(None, None, "the table has no data rows"))
+    if problems:
+        raise ValidationError(problems, source_name)
+
+    user = added_by or _current_user()
+    out_rows: list[dict[str, object]] = []
+    for row_number, raw_row in raw.iterrows():
+        rec: dict[str, object] = {}
+        row_no = int(row_number)  # type: ignore[call-overload]
+        first_problem = len(problems)
+        for col in COLUMN_BY_NAME.values():
+            if col.name in STORE_COLUMNS:
+                continue
+            cell = raw_row.get(col.name, "")
+            text = "" if cell is None or (isinstance(cell, float) and math.isnan(cell)) else str(cell)
+            value, reason = _convert(text, col)
+            if reason:
+                problems.append(Problem(row_no, col.name, reason))
+                continue
+            if isinstance(value, float):
+                bad = _range_problem(value, col)
+                if bad:
+                    problems.append(Problem(row_no, col.name, bad))
+                    continue
+                warn = _warn_range(value, col)
+                if warn:
+                    warnings.append(Problem(row_no, col.name, warn))
+            rec[col.name] = value
+        _fill_defaults(rec, default_source, default_data_kind, user)
+        for material in MATERIAL_COLUMNS:
+            name = rec.get(material)
+            if material != "coating" and not name:
+                problems.append(Problem(row_no, material, "required value is missing"))
+                continue
+            if name:
+                try:
+                    resolve_material(str(name))
+                except FormulaError as exc:
+                    problems.append(Problem(row_no, material, str(exc)))
+        if not rec.get("source"):
+            problems.append(Problem(row_no, "source", "every record needs a source (citation, "
+                                                      "DOI, lab notebook id)"))
+        already = {p.column for p in problems[first_problem:]}
+        problems.extend(p for p in _check_consistency(rec, row_no, warnings)
+                        if p.column not in already)
+        out_rows.append(rec)
+    if problems:
+        raise ValidationError(problems, source_name)
+
+    seen_hash: dict[str, int] = {}
+    seen_id: dict[str, int] = {}
+    for row_no, rec in zip(raw.index, out_rows, strict=True):
+        digest = record_content_hash(rec)
+        if digest in seen_hash:
+            problems.append(Problem(int(row_no), None, f"duplicate of row {seen_hash[digest]}"))
+            continue
+        seen_hash[digest] = int(row_no)
+        if not rec.get("record_id"):
+            rec["record_id"] = "r-" + digest[:16]
+        rid = str(rec["record_id"])
+        if rid in seen_id:
+            problems.append(Problem(int(row_no), "record_id",
+                                    f"'{rid}' is used again (first at row {seen_id[rid]})"))
+        seen_id.setdefault(rid, int(row_no))
+    if problems:
+        raise ValidationError(problems, source_name)
+    records = pd.DataFrame(out_rows, index=raw.index)
+    records = normalise_dtypes(records)
+    return ValidatedTable(records=records, warnings=warnings, ignored_columns=ignored)
+
+
+def _current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _convert(text: str, col: Column) -> tuple[object, str | None]:
+    s = text.strip()
+    if col.kind in ("float", "int"):
+        return _parse_float(s, col)
+    if col.kind == "bool":
+        if _is_missing(s):
+            return None, None
+        low = s.casefold()
+        if low in _TRUE:
+            return True, None
+        if low in _FALSE:
+            return False, None
+        return None, f"'{s}' is not true/false"
+    if col.kind == "enum":
+        if col.name == "outcome_qualifier":
+            if s in col.allowed:
+                return s, None
+            return None, f"'{s}' is not one of {', '.join(repr(a) for a in col.allowed)}"
+        if _is_missing(s) and col.name != "method":
+            return None, None
+        if not s:
+            return None, None
+        for allowed in col.allowed:
+            if s.casefold() == allowed.casefold():
+                return allowed, None
+        return None, f"'{s}' is not one of {', '.join(col.allowed)}"
+    if col.kind == "datetime":
+        return (None, None) if _is_missing(s) else (s, None)
+    if col.name in ("coating",) and _is_missing(s):
+        return None, None
+    return (s if s else None), None
+
+
+def _fill_defaults(rec: dict[str, object], default_source: str | None, data_kind: str,
+                   user: str) -> None:
+    if not rec.get("source") and default_source:
+        rec["source"] = default_source
+    rec.setdefault("data_kind", None)
+    if not rec.get("data_kind"):
+        rec["data_kind"] = data_kind
+    if not rec.get("added_by"):
+        rec["added_by"] = user
+    if rec.get("outcome_qualifier") is None:
+        rec["outcome_qualifier"] = ""
+    if not rec.get("coating"):
+        if not rec.get("method"):
+            rec["method"] = "none"
+        if not rec.get("coated_component"):
+            rec["coated_component"] = "none"
+    if rec.get("cell_failed") is None:
+        rec["cell_failed"] = False
+
+
+def _check_consistency(rec: dict[str, object], row_no: int,
+                       warnings: list[Problem]) -> list[Problem]:
+    problems: list[Problem] = []
+    coated = bool(rec.get("coating"))
+    method = rec.get("method")
+    if coated:
+        if method in (None, "none"):
+            problems.append(Problem(row_no, "method", "a coated record needs method ALD or MLD"))
+        if rec.get("coated_component") in (None, "none"):
+            problems.append(Problem(row_no, "coated_component",
+                                    "a coated record needs coated_component electrode or "
+                                    "electrolyte"))
+    else:
+        if method not in (None, "none"):
+            problems.append(Problem(row_no, "method", f"method is {method} but coating is empty"))
+        for name in ("gpc_angstrom", "cycles", "thickness_nm", "temperature_c"):
+            if rec.get(name) is not None:
+                problems.append(Problem(row_no, name, "a bare control (empty coating) has no "
+                                                      "deposition recipe"))
+    gpc, cycles, thickness = rec.get("gpc_angstrom"), rec.get("cycles"), rec.get("thickness_nm")
+    if isinstance(gpc, float) and isinstance(cycles, float):
+        derived = gpc * cycles / 10.0
+        if thickness is None:
+            rec["thickness_nm"] = derived
+            rec["thickness_derived"] = True
+        elif isinstance(thickness, float):
+            ref = max(abs(thickness), abs(derived))
+            if ref > 0 and abs(thickness - derived) / ref > THICKNESS_AGREEMENT:
+                warnings.append(Problem(row_no, "thickness_nm",
+                                        f"{thickness:g} nm disagrees with gpc_angstrom x cycles "
+                                        f"= {derived:g} nm by more than "
+                                        f"{THICKNESS_AGREEMENT:.0%}; kept as given"))
+    if rec.get("thickness_derived") is None:
+        rec["thickness_derived"] = False
+    return problems
+
+
+def normalise_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give every schema column its dtype (float64, boolean, object) and schema order."""
+    out = pd.DataFrame(index=frame.index)
+    for col in COLUMN_BY_NAME.values():
+        values = frame[col.name] if col.name in frame.columns else pd.Series(
+            [None] * len(frame), index=frame.index, dtype=object)
+        if col.kind in ("float", "int"):
+            out[col.name] = pd.to_numeric(values, errors="raise").astype("float64")
+        elif col.kind == "bool":
+            out[col.name] = values.astype("boolean")
+        elif col.kind == "datetime":
+            out[col.name] = pd.to_datetime(values, utc=True, errors="coerce")
+        else:
+            out[col.name] = values.astype(object).where(values.notna(), None)
+    return out
