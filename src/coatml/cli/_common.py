@@ -26,6 +26,12 @@ workspace_option = Annotated[
 ]
 
 
+def configure_width() -> None:
+    """Piped output (a file, a notebook cell, a test) gets wide tables instead of folded ones."""
+    for con in (console, err_console):
+        con._width = None if con.is_terminal else 160
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     err_console.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)

@@ -35,6 +35,7 @@ def _root(
     ] = None,
 ) -> None:
     _common.STATE["workspace"] = workspace
+    _common.configure_width()
 
 
 @app.command()
