@@ -1,0 +1,48 @@
+"""`coatml quickstart`: the main job on the bundled data with embedded defaults.
+
+Creates (or reuses) a workspace, loads the literature dataset, summarises it, then runs each
+later stage that is installed: training, a ranking and a proposed batch for an example
+cathode / electrolyte pair.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from coatml.cli import _common
+from coatml.cli._common import console
+
+EXAMPLE_ELECTRODE = "LiNi0.8Mn0.1Co0.1O2"
+EXAMPLE_ELECTROLYTE = "Li6PS5Cl"
+
+
+def quickstart(
+    directory: Annotated[Path, typer.Argument(help="Workspace folder to create or reuse.")] = Path(
+        "coatml-workspace"),
+    trials: Annotated[int, typer.Option(help="Optuna trials per target (0: no tuning).")] = 10,
+) -> None:
+    """Run the whole main job on the bundled literature data (embedded SQLite + MLflow)."""
+    from coatml.workspace import Workspace
+
+    ws = Workspace.init(directory)
+    console.rule("[bold]1. Workspace and literature data")
+    console.print(f"Workspace [bold]{ws.root}[/] (store: {_common.redact(ws.database_url)}, "
+                  f"tracking: {_common.redact(ws.tracking_uri)})")
+    _common.add_literature(ws)
+    _common.print_summary(ws)
+    for stage in STAGES:
+        stage(ws, trials)
+    console.rule("[bold]Done")
+    if ws.tracking_uri.startswith("sqlite"):
+        console.print(f"Open the MLflow UI with:  mlflow ui --backend-store-uri "
+                      f"{ws.tracking_uri}")
+
+
+STAGES: list = []
+
+
+def register(app: typer.Typer) -> None:
+    app.command("quickstart")(quickstart)
