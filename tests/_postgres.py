@@ -7,6 +7,7 @@ postgresql package). Without either the PostgreSQL tests fail with a message say
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -69,8 +70,6 @@ class TempPostgres:
     def stop(self) -> None:
         pg_ctl = _find_bin("pg_ctl")
         if pg_ctl:
-            try:
+            with contextlib.suppress(subprocess.CalledProcessError):
                 self._run([pg_ctl, "-D", str(self.dir / "data"), "-m", "immediate", "stop"])
-            except subprocess.CalledProcessError:
-                pass
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -18,7 +18,7 @@ from tests._postgres import TempPostgres
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     random.seed(1234)
-    np.random.seed(1234)
+    np.random.seed(1234)  # noqa: NPY002 - legacy global seed for libraries that use it
 
 
 @pytest.fixture(autouse=True)

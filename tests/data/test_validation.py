@@ -76,8 +76,8 @@ def test_retention_range_and_resistance_positive() -> None:
 
 def test_value_with_unit_is_rejected() -> None:
     msgs = problems(f"{HEADER}\n{GOOD_ROW.replace(',235,', ',235 C,')}\n")
-    assert msgs == [f"row 2, column temperature_c: '235 C' carries a unit; write the number "
-                    f"alone in degC"]
+    assert msgs == ["row 2, column temperature_c: '235 C' carries a unit; write the number "
+                    "alone in degC"]
 
 
 def test_wrong_unit_column_name() -> None:

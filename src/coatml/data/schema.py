@@ -44,7 +44,8 @@ DATA_KINDS = ("literature", "lab", "synthetic")
 QUALIFIERS = ("", "<", ">", "~")
 
 COLUMNS: tuple[Column, ...] = (
-    Column("record_id", "str", "Unique id of the record; derived from the row content when absent.",
+    Column("record_id", "str",
+           "Unique id of the record; derived from the row content when absent.",
            group="identity"),
     Column("pair_id", "str", "Links a coated record to its bare control (same value on both).",
            group="identity"),
@@ -52,7 +53,8 @@ COLUMNS: tuple[Column, ...] = (
            required=True, group="materials"),
     Column("electrolyte", "str", "Solid electrolyte formula or known alias, e.g. Li6PS5Cl, LiPON.",
            required=True, group="materials"),
-    Column("coating", "str", "Coating formula or alias; empty for a bare control.", group="materials"),
+    Column("coating", "str", "Coating formula or alias; empty for a bare control.",
+           group="materials"),
     Column("coated_component", "enum", "Which side carries the coating.",
            allowed=COATED_COMPONENTS, group="materials"),
     Column("method", "enum", "Deposition method.", allowed=METHODS, group="recipe"),

@@ -209,13 +209,15 @@ class RecordStore:
                 to_insert.append(row)
             if problems:
                 raise ValidationError(problems, source_name)
-            ingest_id = conn.execute(
+            inserted = conn.execute(
                 ingests.insert().values(
                     content_hash=table.content_hash, source_name=source_name,
                     n_records=len(to_insert), n_skipped=len(rows) - len(to_insert),
                     added_at=now, added_by=str(rows[0].get("added_by") or "unknown"),
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key
+            assert inserted is not None
+            ingest_id = inserted[0]
             for row in to_insert:
                 row["ingest_id"] = ingest_id
                 row["added_at"] = now
@@ -272,11 +274,9 @@ def _row_to_db(rec: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for name in COLUMN_NAMES:
         value = rec.get(name)
-        if value is pd.NA or value is pd.NaT:
+        if value is pd.NA or value is pd.NaT or isinstance(value, float) and math.isnan(value):
             value = None
-        elif isinstance(value, float) and math.isnan(value):
-            value = None
-        elif hasattr(value, "item") and not isinstance(value, str):
+        elif value is not None and hasattr(value, "item") and not isinstance(value, str):
             value = value.item()
         row[name] = value
     return row

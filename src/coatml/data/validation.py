@@ -79,7 +79,8 @@ def read_table_text(path: str | Path) -> tuple[pd.DataFrame, str]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValidationError(
-            [Problem(None, None, f"file is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV")],
+            [Problem(None, None,
+                     f"file is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV")],
             str(path),
         ) from None
     return parse_csv_text(text, str(path), delimiter="\t" if suffix == ".tsv" else ","), digest
@@ -261,13 +262,14 @@ def validate_frame(
     out_rows: list[dict[str, object]] = []
     for row_number, raw_row in raw.iterrows():
         rec: dict[str, object] = {}
-        row_no = int(row_number)  # type: ignore[call-overload]
+        row_no = int(str(row_number))
         first_problem = len(problems)
         for col in COLUMN_BY_NAME.values():
             if col.name in STORE_COLUMNS:
                 continue
             cell = raw_row.get(col.name, "")
-            text = "" if cell is None or (isinstance(cell, float) and math.isnan(cell)) else str(cell)
+            missing = cell is None or (isinstance(cell, float) and math.isnan(cell))
+            text = "" if missing else str(cell)
             value, reason = _convert(text, col)
             if reason:
                 problems.append(Problem(row_no, col.name, reason))
@@ -283,7 +285,7 @@ def validate_frame(
             rec[col.name] = value
         _fill_defaults(rec, default_source, default_data_kind, user)
         for material in MATERIAL_COLUMNS:
-            name = rec.get(material)
+            name = str(rec.get(material) or "")
             if material != "coating" and not name:
                 problems.append(Problem(row_no, material, "required value is missing"))
                 continue
