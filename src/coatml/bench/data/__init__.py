@@ -1,0 +1,1 @@
+"""Package data of coatml.bench (the simulated lab's default configuration)."""
