@@ -1,0 +1,1 @@
+"""coatml.models"""
