@@ -152,6 +152,14 @@ class CoatmlModel(PythonModel):
         """Ensemble distribution in model space (log10 for resistance)."""
         return self.ensemble_.predict_dist(self.featurize(records))
 
+    def predict_members(self, records: pd.DataFrame) -> np.ndarray:
+        """``(n_members, n)`` member predictions in model space (Thompson sampling)."""
+        return np.asarray(self.ensemble_.predict_members(self.featurize(records)), dtype=float)
+
+    @property
+    def target(self) -> str:
+        return str(self.target_.name)
+
     def predict_dist(self, records: pd.DataFrame) -> pd.DataFrame:
         """``mean, median, std, lo68, hi68, lo95, hi95`` per record, natural units."""
         records = pd.DataFrame(records)
