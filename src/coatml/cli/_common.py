@@ -75,8 +75,9 @@ def print_frame(frame: pd.DataFrame, title: str = "", max_width: int = 40) -> No
     from rich.table import Table
 
     table = Table(title=title, header_style="bold")
-    for col in frame.columns:
-        table.add_column(str(col), overflow="fold", max_width=max_width)
+    for position, col in enumerate(frame.columns):
+        table.add_column(str(col), overflow="fold", max_width=max_width,
+                         no_wrap=position == 0)
     for _, row in frame.iterrows():
         cells = []
         for value in row:

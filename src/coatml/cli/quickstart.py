@@ -22,7 +22,7 @@ EXAMPLE_ELECTROLYTE = "Li6PS5Cl"
 def quickstart(
     directory: Annotated[Path, typer.Argument(help="Workspace folder to create or reuse.")] = Path(
         "coatml-workspace"),
-    trials: Annotated[int, typer.Option(help="Optuna trials per target (0: no tuning).")] = 10,
+    trials: Annotated[int, typer.Option(help="Optuna trials per target (0: no tuning).")] = 5,
 ) -> None:
     """Run the whole main job on the bundled literature data (embedded SQLite + MLflow)."""
     from coatml.workspace import Workspace
@@ -41,7 +41,15 @@ def quickstart(
                       f"{ws.tracking_uri}")
 
 
-STAGES: list = []
+def _train_stage(ws, trials: int) -> None:
+    from coatml.cli.models import run_training
+
+    console.rule("[bold]2. Train the models (grouped CV, Optuna, MLflow registry)")
+    run_training(ws, ["capacity_retention_pct", "interface_resistance_ohm_cm2"], trials=trials,
+                 allow_insufficient=True)
+
+
+STAGES: list = [_train_stage]
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,7 @@ skipped, so two processes adding at once both land without losing or doubling an
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import time
 from dataclasses import dataclass
@@ -260,13 +261,16 @@ class RecordStore:
 
     def dataset_hash(self, frame: pd.DataFrame | None = None) -> str:
         """sha256 over the stored records' content hashes (order-independent)."""
-        if frame is None:
-            with self.engine.connect() as conn:
-                hashes = sorted(conn.execute(sa.select(records.c.content_hash)).scalars())
-        else:
-            hashes = sorted(record_content_hash(r) for r in frame.to_dict(orient="records"))
-        import hashlib
+        if frame is not None:
+            return self.dataset_hash_of(frame)
+        with self.engine.connect() as conn:
+            hashes = sorted(conn.execute(sa.select(records.c.content_hash)).scalars())
+        return hashlib.sha256("\n".join(hashes).encode()).hexdigest()
 
+    @staticmethod
+    def dataset_hash_of(frame: pd.DataFrame) -> str:
+        """The same hash computed from a records DataFrame (e.g. a training subset)."""
+        hashes = sorted(record_content_hash(_row_to_db(r)) for r in frame.to_dict(orient="records"))
         return hashlib.sha256("\n".join(hashes).encode()).hexdigest()
 
 
@@ -283,7 +287,5 @@ def _row_to_db(rec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _frame_hash(frame: pd.DataFrame) -> str:
-    import hashlib
-
     hashes = sorted(record_content_hash(_row_to_db(r)) for r in frame.to_dict(orient="records"))
     return hashlib.sha256(("frame\n" + "\n".join(hashes)).encode()).hexdigest()

@@ -114,6 +114,7 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         interval_scale: float = 1.0,
         device: str = "cpu",
         n_jobs: int = 1,
+        min_records: int = MIN_RECORDS,
     ) -> None:
         self.n_estimators = n_estimators
         self.max_depth = max_depth
@@ -132,6 +133,7 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         self.interval_scale = interval_scale
         self.device = device
         self.n_jobs = n_jobs
+        self.min_records = min_records
 
     # ------------------------------------------------------------------ checks and helpers
     def _validate_params(self) -> None:
@@ -261,11 +263,11 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         keep = np.isfinite(y_arr)
         n_with = int(keep.sum())
-        if n_with < MIN_RECORDS:
+        if n_with < self.min_records:
             name = getattr(y, "name", None) or "the target"
             raise InsufficientDataError(
                 f"{name}: {n_with} of {len(y_arr)} record(s) carry a value, at least "
-                f"{MIN_RECORDS} are needed to fit a model ({len(y_arr) - n_with} missing)"
+                f"{self.min_records} are needed to fit a model ({len(y_arr) - n_with} missing)"
             )
         frame = frame.loc[keep] if not keep.all() else frame
         y_arr = y_arr[keep]

@@ -1,0 +1,141 @@
+"""`coatml train` end to end on the shipped literature data (real records, real MLflow)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from coatml.cli.main import app
+from coatml.exceptions import InsufficientDataError
+from coatml.tracking.training import TrainOptions, tracker_for, train_target
+from coatml.workspace import Workspace
+
+SMALL = """
+[model]
+n_estimators = 40
+max_depth = 3
+learning_rate = 0.1
+n_members = 4
+random_state = 0
+
+[validation]
+groups = "source"
+n_splits = 0
+learning_curve_fractions = [0.5, 1.0]
+
+[tuning]
+n_trials = 2
+timeout_s = 600.0
+seed = 0
+
+[tuning.space.max_depth]
+type = "int"
+low = 2
+high = 4
+"""
+
+
+@pytest.fixture(scope="module")
+def literature_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """A workspace with the literature data and a first retention model (the champion)."""
+    from coatml.cli._common import add_literature
+
+    ws = Workspace.init(tmp_path_factory.mktemp("train") / "ws")
+    add_literature(ws)
+    (ws.root / "small.toml").write_text(SMALL, encoding="utf-8")
+    return ws
+
+
+@pytest.fixture(scope="module")
+def first_training(literature_ws: Workspace):
+    return train_target(literature_ws, TrainOptions(
+        "capacity_retention_pct", trials=2, config_path=str(literature_ws.root / "small.toml")))
+
+
+def test_train_registers_champion_and_unchanged_retrain_keeps_it(literature_ws: Workspace,
+                                                                 first_training) -> None:
+    config = str(literature_ws.root / "small.toml")
+    first = first_training
+    assert first.promotion.promoted
+    assert first.n_with_target == 15
+    assert first.report.n_groups >= 5
+    assert set(first.report.metrics) >= {"model", "global_mean", "coating_mean", "random_forest"}
+    assert first.learning_curve is not None and len(first.learning_curve) == 2
+    run = tracker_for(literature_ws).client().get_run(first.run.run_id)
+    assert run.data.params["dataset_hash"] == first.run.dataset_hash
+    assert "cv_rmse" in run.data.metrics and "baseline_random_forest_rmse" in run.data.metrics
+
+    second = train_target(literature_ws, TrainOptions("capacity_retention_pct", fast=True,
+                                                      config_path=config))
+    assert not second.promotion.promoted
+    assert "challenger" in second.promotion.reason or "not" in second.promotion.reason
+    from coatml.tracking.registry import list_models
+
+    listing = list_models(tracker_for(literature_ws), "capacity_retention_pct")
+    champion = listing[listing["aliases"].astype(str).str.contains("champion")]
+    assert champion["version"].astype(str).tolist() == [str(first.promotion.version)]
+
+
+def test_too_few_records_says_how_many(tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "few")
+    frame = pd.DataFrame([{"electrode": "LiCoO2", "electrolyte": "Li6PS5Cl", "coating": "Al2O3",
+                           "coated_component": "electrode", "method": "ALD",
+                           "thickness_nm": t, "capacity_retention_pct": 80 + t,
+                           "source": "notebook 1"} for t in (1, 2, 3)])
+    with ws.store() as store:
+        store.add_frame(frame)
+    with pytest.raises(InsufficientDataError) as info:
+        train_target(ws, TrainOptions("capacity_retention_pct", trials=0))
+    message = str(info.value)
+    assert "3 of 3 records carry a value" in message and "at least 8" in message
+
+
+def test_resistance_trains_on_literature(literature_ws: Workspace) -> None:
+    outcome = train_target(literature_ws, TrainOptions("interface_resistance_ohm_cm2", trials=0,
+                                                       config_path=str(literature_ws.root /
+                                                                       "small.toml")))
+    assert outcome.n_with_target == 9
+    assert outcome.promotion.promoted
+
+
+def test_cli_models_list_show_and_predict(literature_ws: Workspace, first_training,
+                                          tmp_path: Path) -> None:
+    runner = CliRunner()
+    ws = str(literature_ws.root)
+    result = runner.invoke(app, ["models", "list", "-w", ws])
+    assert result.exit_code == 0, result.output
+    assert "coatml-capacity_retention_pct" in result.output
+    result = runner.invoke(app, ["models", "show", "coatml-capacity_retention_pct@champion",
+                                 "-w", ws])
+    assert result.exit_code == 0, result.output
+    recipes = tmp_path / "recipes.csv"
+    pd.DataFrame([
+        {"electrode": "LiNi0.8Mn0.1Co0.1O2", "electrolyte": "Li6PS5Cl", "coating": "LiNbO3",
+         "coated_component": "electrode", "method": "ALD", "thickness_nm": 3,
+         "temperature_c": 235, "cycle_number": 100},
+        {"electrode": "LiNi0.8Mn0.1Co0.1O2", "electrolyte": "Li6PS5Cl", "coating": "Al2O3",
+         "coated_component": "electrode", "method": "ALD", "thickness_nm": 1,
+         "temperature_c": 150, "cycle_number": 100},
+    ]).to_csv(recipes, index=False)
+    out = tmp_path / "preds.csv"
+    result = runner.invoke(app, ["predict", str(recipes), "--out", str(out), "-w", ws])
+    assert result.exit_code == 0, result.output
+    preds = pd.read_csv(out)
+    for col in ("mean", "std", "lo68", "hi68", "lo95", "hi95"):
+        assert preds[f"pred_capacity_retention_pct_{col}"].notna().all()
+    assert (preds["pred_capacity_retention_pct_lo95"]
+            <= preds["pred_capacity_retention_pct_mean"]).all()
+
+
+def test_predict_names_the_bad_row(literature_ws: Workspace, first_training,
+                                   tmp_path: Path) -> None:
+    recipes = tmp_path / "bad.csv"
+    recipes.write_text("electrode,electrolyte,coating\nLiCoO2,Li6PS5Cl,Al2O3\n"
+                       "LiCoO2,Li6PS5Cl,Al2Qq3\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["predict", str(recipes), "-w", str(literature_ws.root)])
+    assert result.exit_code != 0
+    text = result.output + str(result.exception)
+    assert "row 3, column coating" in text
