@@ -1,0 +1,1 @@
+"""Sourced descriptor tables and feature-set definitions shipped with coatml (package data)."""
