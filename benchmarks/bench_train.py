@@ -67,9 +67,9 @@ def run(size: int, trials: int) -> dict:
     from coatml.models.config import load_model_config
     from coatml.models.estimators import EnsembleRegressor
     from coatml.models.tuning import tune
+    from coatml.models.validation import cross_validate_model
     from coatml.tracking.registry import register_and_maybe_promote
     from coatml.tracking.runs import Tracker, log_training
-    from coatml.models.validation import cross_validate_model
 
     records = synthetic_records(size)
     records = records[records[TARGET].notna()].reset_index(drop=True)

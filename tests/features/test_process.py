@@ -195,3 +195,19 @@ def test_condition_features():
     assert np.isnan(out[1, col["log10_c_rate"]])
     assert out[0, col["cell_full"]] == 1.0 and out[0, col["cell_half"]] == 0.0
     assert np.isnan(out[1, col["cell_full"]])
+
+
+def test_every_precursor_of_the_shared_table_is_recognised() -> None:
+    """The featurizer knows every metal precursor the coating library can propose."""
+    from coatml.recommend.library import load_precursors
+
+    table = load_precursors()
+    for _, row in table.iterrows():
+        if row["element"] in ("O", "N", "F", "S", "C", "H"):
+            continue
+        short = str(row["precursor"]).split(" (")[0].strip()
+        chem = parse_precursors(f"{short}/H2O")
+        assert chem.unknown == (), (short, chem.unknown)
+        curated = any(short in spec.names for spec in PRECURSOR_VOCABULARY)
+        if not curated:  # the hand-curated vocabulary wins where both name a precursor
+            assert row["element"] in chem.delivers, (short, chem.delivers)

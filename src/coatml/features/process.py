@@ -74,6 +74,7 @@ LIGAND_FAMILIES: tuple[str, ...] = (
     "halide",
     "beta_diketonate",
     "cyclopentadienyl",
+    "amidinate",
     "organic_linker",
     "elemental",
 )
@@ -196,6 +197,28 @@ def _norm(token: str) -> str:
     return _STRIP.sub("", token).casefold()
 
 
+_NON_METAL_SOURCES = frozenset({"O", "N", "F", "S", "C", "H"})
+
+
+def _table_specs() -> tuple[PrecursorSpec, ...]:
+    """Metal precursors of the sourced precursor table (``coatml/data/precursors.csv``, shared
+    with the coating library), by their abbreviation (the text before " (")."""
+    import csv
+    import io
+    from importlib import resources
+
+    text = resources.files("coatml.data").joinpath("precursors.csv").read_text(encoding="utf-8")
+    specs = []
+    for row in csv.DictReader(io.StringIO(text)):
+        if row["element"] in _NON_METAL_SOURCES:
+            continue
+        short = row["precursor"].split(" (")[0].strip()
+        family = row["ligand_family"] if row["ligand_family"] in LIGAND_FAMILIES else ""
+        specs.append(_spec(row["precursor"], [short], [row["element"]], family,
+                           note=f"precursor table: {row['source'][:80]}"))
+    return tuple(specs)
+
+
 @lru_cache(maxsize=1)
 def _vocab_index() -> dict[str, PrecursorSpec]:
     index: dict[str, PrecursorSpec] = {}
@@ -205,6 +228,9 @@ def _vocab_index() -> dict[str, PrecursorSpec]:
             if norm in index and index[norm] is not spec:
                 raise ValueError(f"precursor vocabulary: '{key}' names two precursors")
             index[norm] = spec
+    for spec in _table_specs():
+        for key in spec.names:
+            index.setdefault(_norm(key), spec)
     return index
 
 

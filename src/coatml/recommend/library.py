@@ -1,7 +1,7 @@
 """The sourced coating library and the ALD/MLD precursor table, shipped as package data.
 
 ``data/coating_library.csv`` lists coatings that *have* been grown by ALD or MLD, one row per
-coating x process, each with its literature source. ``data/precursors.csv`` lists, per element,
+coating x process, each with its literature source. ``coatml/data/precursors.csv`` (shared with the featurizer) lists, per element,
 the precursors known to deliver it; it decides which elements (and so which enumerated
 compositions) are depositable. Both tables are validated when loaded: every row sourced, every
 coating a parseable formula or known alias, every temperature window ordered. Unknown values stay
@@ -80,7 +80,9 @@ class Precursor:
 
 
 def _read_csv(name: str) -> pd.DataFrame:
-    path = resources.files("coatml.recommend").joinpath("data").joinpath(name)
+    # the precursor table lives in the data layer: the featurizer reads it too
+    package = "coatml.data" if name == PRECURSOR_FILE else "coatml.recommend"
+    path = resources.files(package).joinpath(name if name == PRECURSOR_FILE else "data/" + name)
     text = path.read_text(encoding="utf-8")
     return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
 
