@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import tomllib
 
 from coatml.bench.simlab import SimulatedLab, config_hash, default_config, load_config
 from coatml.exceptions import FormulaError

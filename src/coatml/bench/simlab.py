@@ -95,6 +95,7 @@ import copy
 import hashlib
 import json
 import math
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -103,7 +104,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import tomllib
 
 from coatml.data.formulas import parse_formula, resolve_material
 from coatml.exceptions import FormulaError

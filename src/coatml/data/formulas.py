@@ -8,12 +8,11 @@ The alias table maps each named material to a representative formula and says on
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
-
-import tomllib
 
 from coatml.exceptions import FormulaError
 

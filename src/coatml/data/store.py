@@ -177,7 +177,7 @@ class RecordStore:
 
     def _add_once(self, table: ValidatedTable, source_name: str) -> IngestResult:
         frame = table.records
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         with self.engine.begin() as conn:
             existing_ingest = conn.execute(
                 sa.select(ingests.c.ingest_id).where(ingests.c.content_hash == table.content_hash)
