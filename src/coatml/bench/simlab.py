@@ -537,10 +537,12 @@ class SimulatedLab:
         cfg = self.config
         n_rows = len(records)
         dflt = cfg["defaults"]
-        cols = {col: _factor(records[col]) if col in records else None
-                for col in ("electrode", "electrolyte", "coating", "method", "coated_component")}
+        missing_col: tuple[np.ndarray, list[str]] = (np.full(n_rows, -1, dtype=np.intp), [])
+        cols: dict[str, tuple[np.ndarray, list[str]]] = {
+            col: _factor(records[col]) if col in records else missing_col
+            for col in ("electrode", "electrolyte", "coating", "method", "coated_component")}
         for col in ("electrode", "electrolyte"):
-            if cols[col] is None:
+            if col not in records:
                 raise ValueError(f"records need a '{col}' column")
             codes, names = cols[col]
             if (codes < 0).any() or "" in names:
@@ -558,8 +560,6 @@ class SimulatedLab:
             return pd.to_numeric(records[col], errors="coerce").to_numpy(dtype=float)
 
         def equals(col: str, value: str) -> np.ndarray:
-            if cols[col] is None:
-                return np.zeros(n_rows, dtype=bool)
             codes, names = cols[col]
             hit = np.asarray([name == value for name in names] + [False], dtype=bool)
             return hit[codes]  # code -1 (missing) picks the trailing False
@@ -579,7 +579,7 @@ class SimulatedLab:
         c["sigma_t_k"][:] = 298.15
         c["wetting_ratio"][:] = 1.0
         has_coat = np.zeros(n_rows, dtype=bool)
-        if cols["coating"] is not None:
+        if "coating" in records:
             codes, names = cols["coating"]
             has_coat = (codes >= 0) & ~equals("coating", "") & ~equals("method", "none")
             if has_coat.any():

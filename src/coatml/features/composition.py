@@ -634,8 +634,8 @@ class CompositionFeaturizer:
                 n_atoms = _sum_axis1(amt)[:, None]
                 frac = amt / n_atoms
                 cols = [n_el.astype(float)]
-                for p in STOICHIOMETRY_P[1:]:
-                    cols.append(_sum_axis1(frac**p) ** (1.0 / p))
+                for power in STOICHIOMETRY_P[1:]:
+                    cols.append(_sum_axis1(frac**power) ** (1.0 / power))
                 blocks.append(np.stack(cols, axis=1))
             elif name == "valence_orbital":
                 cols_idx = [MAGPIE_PROPERTIES.index(c) for c in (*VALENCE_PROPERTIES, "NValence")]

@@ -166,11 +166,12 @@ class RecordFeaturizer(TransformerMixin, BaseEstimator):
                 for role in ROLES
             }
             labels = process.process_feature_labels()
+            assert proc_block is not None  # the physics block needs the process block
             thickness = proc_block[:, labels.index("thickness_nm")]
             block = physics.physics_features(phys, codes, thickness)
             out[:, pos:pos + block.shape[1]] = block
             pos += block.shape[1]
-        if "process" in fs.blocks:
+        if "process" in fs.blocks and proc_block is not None:
             out[:, pos:pos + proc_block.shape[1]] = proc_block
             pos += proc_block.shape[1]
             process.warn_unknown_precursors(unknown_precursors, n)

@@ -138,8 +138,8 @@ def _validate_library(raw: pd.DataFrame) -> pd.DataFrame:
         reduced.append(res.composition.reduced_formula)
         elements.append(" ".join(sorted(el.symbol for el in res.composition.elements)))
     gpc = df["gpc_angstrom"].to_numpy(dtype=float)
-    for i in np.flatnonzero(gpc <= 0):
-        problems.append(Problem(int(i) + 2, "gpc_angstrom", "growth per cycle must be > 0"))
+    for bad in np.flatnonzero(gpc <= 0):
+        problems.append(Problem(int(bad) + 2, "gpc_angstrom", "growth per cycle must be > 0"))
     _check_window(df, problems)
     if problems:
         raise ValidationError(problems, LIBRARY_FILE)

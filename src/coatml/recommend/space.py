@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -148,6 +149,6 @@ def build_recipe_space(spec: SpaceSpec) -> tuple[pd.DataFrame, pd.DataFrame, Fil
     return recipes, candidates, report
 
 
-def with_conditions(spec: SpaceSpec, **changes: float | None) -> SpaceSpec:
+def with_conditions(spec: SpaceSpec, **changes: Any) -> SpaceSpec:
     """A copy of ``spec`` with other test conditions."""
     return replace(spec, conditions=replace(spec.conditions, **changes))
