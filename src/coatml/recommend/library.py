@@ -1,11 +1,12 @@
 """The sourced coating library and the ALD/MLD precursor table, shipped as package data.
 
 ``data/coating_library.csv`` lists coatings that *have* been grown by ALD or MLD, one row per
-coating x process, each with its literature source. ``coatml/data/precursors.csv`` (shared
-with the featurizer) lists, per element, the precursors known to deliver it; it decides which
-elements (and so which enumerated compositions) are depositable. Both tables are validated
-when loaded: every row sourced, every coating a parseable formula or known alias, every
-temperature window ordered. Unknown values stay empty (NaN) rather than being filled in. See ``data/README.md`` for where each source came from.
+coating x process, each with its literature source. ``coatml/data/precursors.csv`` (shared with
+the featurizer) lists, per element, the precursors known to deliver it; it decides which
+elements (and so which enumerated compositions) are depositable. Both tables are validated when
+loaded: every row sourced, every coating a parseable formula or known alias, every temperature
+window ordered. Unknown values stay empty (NaN) rather than being filled in. See
+``data/README.md`` for where each source came from.
 """
 
 from __future__ import annotations
