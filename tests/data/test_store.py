@@ -182,3 +182,21 @@ def test_kill_during_ingest_leaves_store_unchanged(database_url: str, tmp_path: 
         result = store.add_file(big)  # the interrupted file can be added afterwards
         assert result.n_added == 5000
         assert store.count() == 5001
+
+
+def test_xlsx_file_is_validated_like_csv(tmp_path: Path) -> None:
+    rows = [dict(zip(HEADER.split(","), r.split(","), strict=True)) for r in (GOOD_ROW, BARE_ROW)]
+    path = tmp_path / "lab.xlsx"
+    pd.DataFrame(rows).to_excel(path, index=False)
+    with RecordStore(f"sqlite:///{tmp_path / 's.db'}") as store:
+        assert store.add_file(path).n_added == 2
+        assert store.to_frame()["capacity_retention_pct"].tolist() == [85.0, 40.0]
+    bad = pd.DataFrame(rows)
+    bad.loc[1, "electrolyte"] = "Li6PS5Zz"
+    bad_path = tmp_path / "bad.xlsx"
+    bad.to_excel(bad_path, index=False)
+    with RecordStore(f"sqlite:///{tmp_path / 't.db'}") as store:
+        with pytest.raises(ValidationError) as info:
+            store.add_file(bad_path)
+        assert str(info.value.problems[0]).startswith("row 3, column electrolyte:")
+        assert store.count() == 0
