@@ -49,7 +49,31 @@ def _train_stage(ws, trials: int) -> None:
                  allow_insufficient=True)
 
 
-STAGES: list = [_train_stage]
+def _rank_stage(ws, trials: int) -> None:
+    from coatml.cli.recommend import run_rank
+    from coatml.tracking.registry import list_models
+    from coatml.tracking.training import tracker_for
+
+    console.rule(f"[bold]3. Rank coatings for {EXAMPLE_ELECTRODE} | {EXAMPLE_ELECTROLYTE}")
+    registered = list_models(tracker_for(ws))
+    champions = set()
+    if not registered.empty:
+        has_alias = registered["aliases"].astype(str).str.contains("champion")
+        champions = {str(n).removeprefix("coatml-") for n in registered.loc[has_alias, "name"]}
+    if {"capacity_retention_pct", "interface_resistance_ohm_cm2"} <= champions:
+        objective = "both"
+    elif "capacity_retention_pct" in champions:
+        objective = "retention"
+    elif "interface_resistance_ohm_cm2" in champions:
+        objective = "resistance"
+    else:
+        console.print("[yellow]No champion model: ranking skipped (run `coatml train`).[/]")
+        return
+    run_rank(ws, electrode=EXAMPLE_ELECTRODE, electrolyte=EXAMPLE_ELECTROLYTE,
+             objective=objective, top=15)
+
+
+STAGES: list = [_train_stage, _rank_stage]
 
 
 def register(app: typer.Typer) -> None:

@@ -149,6 +149,7 @@ def physics_citations() -> list[str]:
     return out
 
 
+@lru_cache(maxsize=65536)
 def _reduced(formula: str) -> str:
     from coatml.data.formulas import parse_formula
 

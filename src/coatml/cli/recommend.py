@@ -1,0 +1,280 @@
+"""`coatml rank`: rank untested coating chemistries for an electrode / electrolyte pair."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from coatml.cli import _common
+from coatml.cli._common import console, err_console, fail, workspace_option
+
+if TYPE_CHECKING:
+    from coatml.recommend.rank import RankResult
+
+OBJECTIVE_CHOICES = ("retention", "resistance", "both")
+COMPONENT_CHOICES = ("auto", "electrode", "electrolyte")
+TARGETS = {"retention": "capacity_retention_pct", "resistance": "interface_resistance_ohm_cm2"}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.]+", "-", text).strip("-") or "material"
+
+
+def _interval(value: float, lo: float, hi: float, fmt: str) -> str:
+    if value != value:  # NaN
+        return ""
+    return f"{value:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
+
+
+def print_counts(result: RankResult) -> None:
+    """Candidates per stage: library / enumerated / after each filter / recipes scored."""
+    c = result.counts
+    parts = [f"library {c.library} + enumerated {c.enumerated} = {c.library + c.enumerated}"]
+    parts += [f"after {name} {remaining} (-{removed})" for name, removed, remaining
+              in c.filter_steps]
+    if c.candidates != c.after_filters:
+        parts.append(f"scored {c.candidates}")
+    console.print("[bold]Candidates:[/] " + " -> ".join(parts), highlight=False)
+    console.print(f"[bold]Recipes scored:[/] {c.recipes:,} ({c.ranked:,} candidates ranked; "
+                  + ", ".join(f"{k} {v:.1f} s" for k, v in result.timing.items()) + ")",
+                  highlight=False)
+
+
+def _features_cell(row: Any) -> str:
+    lines = []
+    for i in range(1, 4):
+        label = getattr(row, f"top_feature_{i}", None)
+        value = getattr(row, f"top_shap_{i}", float("nan"))
+        if isinstance(label, str) and value == value:
+            lines.append(f"{label} ({value:+.2g})")
+    return "\n".join(lines)
+
+
+def print_table(result: RankResult, rows: int) -> None:
+    """The first ``rows`` rows as a readable table."""
+    from rich.table import Table
+
+    t = result.table.head(rows)
+    table = Table(title=f"Ranked coatings ({result.spec.electrode} | "
+                        f"{result.spec.electrolyte}, objective: {result.objective})",
+                  header_style="bold")
+    for name, kw in (("#", {"justify": "right"}), ("coating", {}), ("tested", {}),
+                     ("T (°C)", {"justify": "right"}), ("thickness (nm)", {"justify": "right"}),
+                     ("retention % [68 %]", {}), ("resistance ohm cm² [68 %]", {}),
+                     ("Pareto", {"justify": "right"}),
+                     ("top-3 features (SHAP, model space)", {"overflow": "fold", "max_width": 64})):
+        table.add_column(name, **kw)
+    for r in t.itertuples(index=False):
+        ret = _interval(getattr(r, "retention_pct_mean", float("nan")),
+                        getattr(r, "retention_pct_lo68", float("nan")),
+                        getattr(r, "retention_pct_hi68", float("nan")), ".1f")
+        res = _interval(getattr(r, "resistance_ohm_cm2_median", float("nan")),
+                        getattr(r, "resistance_ohm_cm2_lo68", float("nan")),
+                        getattr(r, "resistance_ohm_cm2_hi68", float("nan")), ".3g")
+        pareto = "" if r.pareto_rank is None or r.pareto_rank != r.pareto_rank \
+            or str(r.pareto_rank) == "<NA>" else str(r.pareto_rank)
+        temp = "" if r.temperature_c != r.temperature_c else f"{r.temperature_c:.0f}"
+        table.add_row(str(r.rank), str(r.coating), "yes" if r.tested else "no", temp,
+                      f"{r.thickness_nm:.3g}", ret, res, pareto,
+                      _features_cell(r))
+    console.print(table)
+
+
+def _load_models(ws: Any, objective: str) -> dict[str, Any]:
+    """Champions: those of the objective are required, the other one is used if present."""
+    from coatml.exceptions import ModelNotFoundError
+    from coatml.tracking.registry import load_champion
+    from coatml.tracking.training import tracker_for
+
+    tracker = tracker_for(ws)
+    needed = {TARGETS[o] for o in (("retention", "resistance") if objective == "both"
+                                   else (objective,))}
+    models: dict[str, Any] = {}
+    for target in TARGETS.values():
+        try:
+            models[target] = load_champion(tracker, target).python_model
+        except ModelNotFoundError as exc:
+            if target in needed:
+                fail(f"objective '{objective}' needs a champion model of {target}: {exc}")
+            console.print(f"[yellow]note:[/] no champion of {target}; its predictions and the "
+                          "Pareto rank are left out (run `coatml train`)", highlight=False)
+    return models
+
+
+def _refs(ws: Any, objective: str) -> dict[str, Any]:
+    """MLflow references of the champions, for Dask workers to load themselves."""
+    from mlflow.exceptions import MlflowException
+
+    from coatml.recommend.distributed import MlflowModelRef
+    from coatml.tracking.registry import CHAMPION, model_name
+    from coatml.tracking.training import tracker_for
+
+    tracker = tracker_for(ws)
+    client = tracker.client()
+    needed = {TARGETS[o] for o in (("retention", "resistance") if objective == "both"
+                                   else (objective,))}
+    refs: dict[str, Any] = {}
+    for target in TARGETS.values():
+        try:
+            mv = client.get_model_version_by_alias(model_name(target), CHAMPION)
+        except MlflowException:
+            if target in needed:
+                fail(f"objective '{objective}' needs a champion model of {target}: no champion "
+                     f"model for {target} in {tracker.tracking_uri}. Run `coatml train "
+                     f"--target {target}` first.")
+            continue
+        refs[target] = MlflowModelRef(f"models:/{mv.name}/{mv.version}", tracker.tracking_uri,
+                                      tracker.registry_uri)
+    return refs
+
+
+def run_rank(ws: Any, *, electrode: str, electrolyte: str, coated_component: str = "auto",
+             objective: str = "retention", top: int | None = 20, out: Path | None = None,
+             plot: Path | None = None, max_temperature: float | None = None,
+             max_thickness: float | None = None, anion_filter: bool = True,
+             reducible_filter: bool = True, library_only: bool = False,
+             cycle_number: float = 100.0, c_rate: float = 0.5, scheduler: str | None = None,
+             dask: bool = False) -> RankResult:
+    """Rank, print, write the CSV and the figure (the body of ``coatml rank``)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from coatml.data.formulas import resolve_material
+    from coatml.exceptions import CoatmlError, FormulaError
+    from coatml.recommend.candidates import CandidateFilters
+    from coatml.recommend.space import SpaceSpec, TestConditions, candidate_table
+
+    if objective not in OBJECTIVE_CHOICES:
+        fail(f"--objective must be one of {', '.join(OBJECTIVE_CHOICES)}, not '{objective}'")
+    if coated_component not in COMPONENT_CHOICES:
+        fail(f"--coated-component must be one of {', '.join(COMPONENT_CHOICES)}, "
+             f"not '{coated_component}'")
+    if top is not None and top < 1:
+        fail("--top must be >= 1")
+    for role, name in (("electrode", electrode), ("electrolyte", electrolyte)):
+        try:
+            resolve_material(name)
+        except FormulaError as exc:
+            fail(f"--{role} '{name}': {exc}")
+    spec = SpaceSpec(
+        electrode=electrode, electrolyte=electrolyte, coated_component=coated_component,
+        filters=CandidateFilters(anion_compatible=anion_filter,
+                                 no_reducible_tm_vs_li_metal=reducible_filter,
+                                 max_deposition_temperature_c=max_temperature,
+                                 max_thickness_nm=max_thickness),
+        conditions=TestConditions(cycle_number=cycle_number, c_rate=c_rate),
+        include_enumerated=not library_only)
+    candidates, report = candidate_table(spec)
+    if candidates.empty:
+        removed = [f"{s.name} removed {s.removed} ({s.rule})" for s in report.steps if s.removed]
+        fail(f"no candidate coating is left for {electrode} | {electrolyte}: "
+             + ("; ".join(removed) if removed else "the candidate pool is empty")
+             + ". Relax the filters (--max-temperature, --max-thickness, --no-anion-filter, "
+               "--no-reducible-filter) or drop --library-only.")
+    models = {} if (dask or scheduler) else _load_models(ws, objective)
+    refs = _refs(ws, objective) if (dask or scheduler) else {}
+    with ws.store() as store:
+        records = store.to_frame()
+    with Progress(TextColumn("{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total} chunks"), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("scoring recipes", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            if dask or scheduler:
+                from coatml.recommend.distributed import rank_coatings_dask
+
+                result = rank_coatings_dask(spec, refs, objective, top=None, records=records,
+                                            scheduler=scheduler, candidates=candidates,
+                                            progress=progress)
+            else:
+                from coatml.recommend.rank import rank_coatings
+
+                result = rank_coatings(spec, models, objective, top=None, records=records,
+                                       candidates=candidates, progress=progress)
+        except (CoatmlError, ValueError) as exc:
+            # e.g. a champion whose feature set changed since training: say so, no traceback
+            fail(f"ranking failed: {exc}")
+        except OSError as exc:  # includes TimeoutError: the scheduler cannot be reached
+            fail(f"cannot reach the Dask scheduler {scheduler or '(local cluster)'}: {exc}")
+    if result.table.empty:
+        fail("no candidate has a recipe left after the process-grid limits "
+             "(--max-thickness removes every grid point)")
+    print_counts(result)
+    categories: dict[str, str] = {}
+    for message in result.warnings:
+        categories.setdefault(message.split(":", 1)[0], message)
+    for message in categories.values():
+        short = message if len(message) <= 240 else message[:240] + " ..."
+        err_console.print(f"[yellow]note:[/] {short}", highlight=False)
+    shown = top or 20
+    print_table(result, shown)
+    stem = f"rank_{_slug(electrode)}_{_slug(electrolyte)}_{objective}"
+    csv_path = out or ws.outputs_dir / f"{stem}.csv"
+    png_path = plot or ws.outputs_dir / f"{stem}.png"
+    written = result.table if top is None else result.table.head(top)
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
+    written.to_csv(csv_path, index=False)
+    result.plot(png_path, title=f"{electrode} | {electrolyte} (objective: {objective})")
+    console.print(f"Wrote {len(written)} ranked coatings to {csv_path} and the figure to "
+                  f"{png_path}", highlight=False)
+    console.print("Predictions come from models trained on the workspace's records; "
+                  "intervals are the models' 68 % predictive intervals.", style="dim")
+    return result
+
+
+def rank(
+    electrode: Annotated[str, typer.Option(help="Electrode formula or name, e.g. "
+                                                "LiNi0.8Mn0.1Co0.1O2 or NMC811.")],
+    electrolyte: Annotated[str, typer.Option(help="Electrolyte formula or name, e.g. "
+                                                  "Li6PS5Cl.")],
+    coated_component: Annotated[str, typer.Option(
+        help="Which side is coated: auto, electrode or electrolyte.")] = "auto",
+    objective: Annotated[str, typer.Option(help="retention, resistance or both.")] = "retention",
+    top: Annotated[int | None, typer.Option(help="Rows to show and write (default: show 20, "
+                                                 "write all).")] = None,
+    out: Annotated[Path | None, typer.Option(help="CSV path (default: outputs/rank_*.csv).")]
+    = None,
+    plot: Annotated[Path | None, typer.Option(help="PNG path (default: outputs/rank_*.png).")]
+    = None,
+    max_temperature: Annotated[float | None, typer.Option(
+        help="Highest deposition temperature the substrate tolerates (°C).")] = None,
+    max_thickness: Annotated[float | None, typer.Option(
+        help="Thickest film to consider (nm).")] = None,
+    no_anion_filter: Annotated[bool, typer.Option(
+        "--no-anion-filter", help="Keep anion classes incompatible with the electrolyte.")]
+    = False,
+    no_reducible_filter: Annotated[bool, typer.Option(
+        "--no-reducible-filter", help="Keep reducible cations against Li/Na metal.")] = False,
+    library_only: Annotated[bool, typer.Option(
+        "--library-only", help="Only the sourced library coatings (no enumerated ones).")]
+    = False,
+    cycle_number: Annotated[float, typer.Option(help="Cycle at which retention is scored.")]
+    = 100.0,
+    c_rate: Annotated[float, typer.Option(help="C-rate of the scored test (1/h).")] = 0.5,
+    scheduler: Annotated[str | None, typer.Option(
+        help="Dask scheduler address (tcp://host:8786): score chunks on that cluster.")] = None,
+    dask: Annotated[bool, typer.Option(
+        "--dask", help="Score chunks on a local two-worker Dask cluster.")] = False,
+    workspace: workspace_option = None,
+) -> None:
+    """Rank untested coatings for a pair: best recipe per candidate, intervals, Pareto rank."""
+    from coatml.cli.models import _quiet_libraries
+
+    _quiet_libraries()
+    ws = _common.workspace(workspace)
+    run_rank(ws, electrode=electrode, electrolyte=electrolyte,
+             coated_component=coated_component, objective=objective, top=top, out=out,
+             plot=plot, max_temperature=max_temperature, max_thickness=max_thickness,
+             anion_filter=not no_anion_filter, reducible_filter=not no_reducible_filter,
+             library_only=library_only, cycle_number=cycle_number, c_rate=c_rate,
+             scheduler=scheduler, dask=dask)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("rank")(rank)
