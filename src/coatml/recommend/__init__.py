@@ -1,0 +1,1 @@
+"""coatml.recommend"""

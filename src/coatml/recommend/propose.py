@@ -1,0 +1,677 @@
+"""Propose the next batch of ALD/MLD recipes for one electrode / electrolyte pair.
+
+:func:`propose` scores the feasible recipe space (:mod:`coatml.recommend.space`) in chunks:
+each chunk is featurized, predicted by the surrogates (mean, std and, for Thompson sampling,
+the ensemble members), weighted by the chance of a working cell
+(:mod:`coatml.recommend.feasibility`) and screened by the acquisition
+(:mod:`coatml.recommend.acquisition`); only a running top-``pool_size`` pool is kept, so a space
+of millions of recipes never sits in memory. The batch is then picked from the pool one recipe
+at a time with
+
+* a believer update of the acquisition state after each pick (EI, ParEGO, EHVI), and
+* local penalisation: a recipe of a coating already picked is blocked once that coating has
+  ``max_per_coating`` picks, and otherwise down-weighted by ``1 - exp(-d^2 / 2)`` where ``d`` is
+  its distance to the pick in (``ln`` thickness / ``ln 2``, temperature / 50 degC),
+
+so a batch is not K copies of one idea. ``same_temperature`` picks, among reactor temperatures
+that enough candidates' process windows contain, the one whose batch has the largest total
+acquisition (every recipe re-scored at that temperature).
+
+Without a model the batch is a seeded space-filling design (greedy maximin over coating x
+temperature x ln thickness on a uniform sample of the feasible space), and the proposal says so.
+
+The batch comes back in the record schema with empty target columns for the lab to fill,
+``proposal_id`` per row, ``data_kind = "lab"`` and ``source = "coatml proposal <id>"``, plus
+``pred_*`` columns (predicted mean and std per target, chance of a working cell), ``acq_*`` and
+``proposed_*`` columns, which ``coatml data add`` ignores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from coatml.data.schema import TARGETS
+from coatml.recommend.acquisition import (
+    AcqContext,
+    Acquisition,
+    Objective,
+    PredictionBlock,
+    complete_context,
+    expected_improvement,
+    make_acquisition,
+    make_context,
+)
+from coatml.recommend.space import SpaceSpec, candidate_table, iter_recipe_space
+
+__all__ = ["Constraints", "Proposal", "Scorer", "StoppingSignal", "propose"]
+
+#: Record-schema columns of a proposed recipe, in output order.
+RECIPE_COLUMNS = (
+    "electrode", "electrolyte", "coating", "coated_component", "method", "precursors",
+    "temperature_c", "gpc_angstrom", "cycles", "thickness_nm", "cycle_number", "c_rate",
+    "test_temperature_c", "current_density_ma_cm2",
+)
+THICKNESS_SCALE_LN = math.log(2.0)
+TEMPERATURE_SCALE_C = 50.0
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """Constraints of a batch. ``family`` matches the candidate's family, coating class or
+    anion (case-insensitive); ``exclude_elements`` removes coatings containing any of them;
+    ``max_coatings`` is the budget of distinct coatings in the batch; ``same_temperature``
+    makes every recipe share one deposition temperature (one reactor run)."""
+
+    family: str | None = None
+    exclude_elements: tuple[str, ...] = ()
+    min_temperature_c: float | None = None
+    max_temperature_c: float | None = None
+    min_thickness_nm: float | None = None
+    max_thickness_nm: float | None = None
+    max_coatings: int | None = None
+    max_per_coating: int = 1
+    same_temperature: bool = False
+    temperature_step_c: float = 10.0
+
+    def per_coating(self, n: int) -> int:
+        """Picks allowed per coating: enough to fill ``n`` within the coating budget."""
+        if self.max_coatings:
+            return max(self.max_per_coating, math.ceil(n / self.max_coatings))
+        return self.max_per_coating
+
+
+@dataclass(frozen=True)
+class StoppingSignal:
+    """Is another batch worth it? ``max_expected_improvement``: the largest expected
+    improvement left in the screened space per target (model space: percentage points of
+    retention, decades of resistance); ``best_so_far``: the best measured value of the pair
+    per target (natural units, NaN when none)."""
+
+    max_expected_improvement: Mapping[str, float]
+    best_so_far: Mapping[str, float]
+    n_observed: int
+
+    def text(self) -> str:
+        parts = []
+        for target, ei in self.max_expected_improvement.items():
+            unit = "decades" if target == "interface_resistance_ohm_cm2" else "% points"
+            best = self.best_so_far.get(target, float("nan"))
+            best_text = "none measured" if not np.isfinite(best) else f"{best:.4g}"
+            parts.append(f"{target}: best so far {best_text}, largest expected improvement "
+                         f"left {ei:.3g} {unit}")
+        return "; ".join(parts) + f" ({self.n_observed} measured records of this pair)"
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A proposed batch and how it was chosen."""
+
+    batch: pd.DataFrame
+    batch_id: str
+    objective: str
+    strategy: str
+    stopping: StoppingSignal | None
+    n_scored: int
+    temperature_c: float | None = None
+    fallback: str | None = None
+    messages: tuple[str, ...] = ()
+    seconds: float = 0.0
+    space_index: tuple[Any, ...] = field(default_factory=tuple)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring
+# ---------------------------------------------------------------------------------------------
+
+
+def _quiet(fn: Any, *args: Any) -> Any:
+    from coatml.features.process import PrecursorWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PrecursorWarning)
+        return fn(*args)
+
+
+class Scorer:
+    """Predictions of the surrogates (one per objective target) in utility space.
+
+    ``feature_cache``: full featurizer output for a fixed space (same index), used for rows
+    that were not modified (the closed-loop benchmark featurizes its space once).
+    """
+
+    def __init__(self, models: Mapping[str, Any], objective: Objective,
+                 feasibility: Any | None = None, feature_cache: pd.DataFrame | None = None,
+                 members: bool = False) -> None:
+        missing = [t for t in objective.targets if t not in models]
+        if missing:
+            raise ValueError(f"objective '{objective.name}' needs a model of {missing}")
+        self.models = {t: _unwrap(models[t]) for t in objective.targets}
+        self.objective = objective
+        self.feasibility = feasibility
+        self.feature_cache = feature_cache
+        self.members = members
+
+    @property
+    def n_members(self) -> int:
+        counts = [int(getattr(m.ensemble_, "n_members", 1)) for m in self.models.values()]
+        return min(counts)
+
+    def features(self, chunk: pd.DataFrame, cached: bool = True) -> pd.DataFrame:
+        if cached and self.feature_cache is not None:
+            return self.feature_cache.loc[chunk.index]
+        first = next(iter(self.models.values()))
+        featurizer = getattr(first, "featurizer_", None)
+        if featurizer is None:
+            return _quiet(first.featurize, chunk)
+        if not hasattr(featurizer, "feature_names_out_"):
+            # a registry model rebuilds its featurizer by name; its fit learns nothing from rows
+            featurizer.fit(chunk)
+        return _quiet(featurizer.transform, chunk)
+
+    def block(self, chunk: pd.DataFrame, cached: bool = True) -> PredictionBlock:
+        X = self.features(chunk, cached)
+        means, stds, members = [], [], []
+        for target, model in self.models.items():
+            names = getattr(model, "feature_names_", None)
+            Xm = X.reindex(columns=names) if names is not None else _quiet(model.featurize, chunk)
+            dist = model.ensemble_.predict_dist(Xm)
+            sign = 1.0 if model.target_.higher_is_better else -1.0
+            assert target == model.target_.name
+            means.append(sign * dist["mean"].to_numpy(dtype=float))
+            stds.append(dist["std"].to_numpy(dtype=float))
+            if self.members:
+                members.append(sign * np.asarray(model.ensemble_.predict_members(Xm), float))
+        p = None
+        if self.feasibility is not None:
+            p = np.clip(self.feasibility.predict_working(chunk, features=X), 0.0, 1.0)
+        mem = None
+        if self.members:
+            k = min(m.shape[0] for m in members)
+            mem = np.stack([m[:k] for m in members], axis=-1)
+        return PredictionBlock(np.stack(means, axis=1), np.stack(stds, axis=1), mem, p)
+
+
+def _unwrap(model: Any) -> Any:
+    """A registry :class:`LoadedModel` -> its Surrogate; a Surrogate stays as it is."""
+    if hasattr(model, "ensemble_"):
+        return model
+    inner = getattr(model, "python_model", None)
+    if inner is not None and hasattr(inner, "ensemble_"):
+        return inner
+    raise TypeError(f"{type(model).__name__} is not a Surrogate (no ensemble_)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Constraints on rows
+# ---------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=65536)
+def _elements_of(name: str) -> frozenset[str]:
+    from coatml.data.formulas import parse_formula, resolve_material
+    from coatml.exceptions import FormulaError
+
+    try:
+        comp = parse_formula(name)
+    except FormulaError:
+        try:
+            comp = resolve_material(name).composition
+        except (FormulaError, FileNotFoundError):
+            return frozenset()
+    return frozenset(el.symbol for el in comp.elements)
+
+
+def _coating_key(chunk: pd.DataFrame) -> np.ndarray:
+    """The coating chemistry of each row (reduced formula where known, else the name)."""
+    if "reduced_formula" in chunk.columns:
+        key = chunk["reduced_formula"].astype("object")
+        return np.where(key.isna(), chunk["coating"].astype(str), key.astype(str))
+    return chunk["coating"].astype(str).to_numpy()
+
+
+def constraint_mask(chunk: pd.DataFrame, c: Constraints) -> np.ndarray:
+    """Rows of a recipe-space chunk that satisfy the row-level constraints."""
+    ok = np.ones(len(chunk), dtype=bool)
+    temp = chunk["temperature_c"].to_numpy(dtype=float)
+    thick = chunk["thickness_nm"].to_numpy(dtype=float)
+    # a limit excludes recipes whose value is unknown (they cannot be shown to satisfy it)
+    if c.max_temperature_c is not None:
+        ok &= temp <= c.max_temperature_c
+    if c.min_temperature_c is not None:
+        ok &= temp >= c.min_temperature_c
+    if c.max_thickness_nm is not None:
+        ok &= thick <= c.max_thickness_nm
+    if c.min_thickness_nm is not None:
+        ok &= thick >= c.min_thickness_nm
+    if c.family:
+        want = c.family.casefold()
+        hit = np.zeros(len(chunk), dtype=bool)
+        for col in ("family", "anion", "coating_class"):
+            if col in chunk.columns:
+                hit |= chunk[col].astype(str).str.casefold().to_numpy() == want
+        ok &= hit
+    if c.exclude_elements:
+        banned = frozenset(c.exclude_elements)
+        keys = _coating_key(chunk)
+        names = chunk["coating"].astype(str).to_numpy()
+        uniq = {k: i for i, k in enumerate(dict.fromkeys(zip(keys, names, strict=True)))}
+        bad = np.array([bool((_elements_of(k) or _elements_of(n)) & banned) for k, n in uniq])
+        codes = np.array([uniq[(k, n)] for k, n in zip(keys, names, strict=True)], dtype=int)
+        ok &= ~bad[codes] if len(bad) else ok
+    return ok
+
+
+# ---------------------------------------------------------------------------------------------
+# Pool and batch selection
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Pool:
+    rows: pd.DataFrame | None = None
+    block: PredictionBlock | None = None
+    score: np.ndarray | None = None
+
+    def add(self, rows: pd.DataFrame, block: PredictionBlock, score: np.ndarray,
+            size: int) -> None:
+        if self.rows is not None:
+            rows = pd.concat([self.rows, rows])
+            block = PredictionBlock.concat([self.block, block])
+            score = np.concatenate([self.score, score])
+        if len(score) > size:
+            # stable: ties keep the earlier row, so chunking does not change the pool
+            keep = np.sort(np.argsort(-score, kind="stable")[:size])
+            rows, block, score = rows.iloc[keep], block.take(keep), score[keep]
+        self.rows, self.block, self.score = rows, block, score
+
+
+def _penalty(rows: pd.DataFrame, keys: np.ndarray, j: int) -> np.ndarray:
+    same = keys == keys[j]
+    lt = np.log(np.maximum(rows["thickness_nm"].to_numpy(dtype=float), 1e-3))
+    temp = rows["temperature_c"].to_numpy(dtype=float)
+    d2 = ((lt - lt[j]) / THICKNESS_SCALE_LN) ** 2 + np.nan_to_num(
+        (temp - temp[j]) / TEMPERATURE_SCALE_C) ** 2
+    return np.where(same, 1.0 - np.exp(-0.5 * d2), 1.0)
+
+
+def _select(rows: pd.DataFrame, block: PredictionBlock, strategy: Acquisition,
+            ctx: AcqContext, n: int, c: Constraints) -> tuple[list[int], list[float]]:
+    """Greedy diverse batch from the pool: ``(positions, scores)``."""
+    keys = _coating_key(rows)
+    p = block.p_working if block.p_working is not None else np.ones(block.n)
+    penalty = np.ones(block.n)
+    allowed = np.ones(block.n, dtype=bool)
+    per_coating = c.per_coating(n)
+    # lexicographic tie-breaker: higher mean utility first
+    tie = np.argsort(np.argsort(block.mean.sum(axis=1), kind="stable"), kind="stable")
+    tie = 1e-9 * tie / max(block.n, 1)
+    counts: dict[str, int] = {}
+    picks: list[int] = []
+    scores: list[float] = []
+    for i in range(n):
+        s = strategy.score(block, ctx, pick=i) * p * penalty
+        cand = allowed.copy()
+        if c.max_coatings and len(counts) >= c.max_coatings:
+            cand &= np.isin(keys, list(counts))
+        if not cand.any():
+            break
+        eff = np.where(cand, s + tie, -np.inf)
+        j = int(np.argmax(eff))
+        picks.append(j)
+        scores.append(float(s[j]))
+        counts[keys[j]] = counts.get(keys[j], 0) + 1
+        allowed[j] = False
+        if counts[keys[j]] >= per_coating:
+            allowed &= keys != keys[j]
+        penalty *= _penalty(rows, keys, j)
+        ctx = strategy.update(ctx, block.take(np.array([j])))
+    return picks, scores
+
+
+def _reactor_temperatures(rows: pd.DataFrame, c: Constraints) -> np.ndarray:
+    tmin = rows["temperature_min_c"].to_numpy(dtype=float) if "temperature_min_c" in rows \
+        else rows["temperature_c"].to_numpy(dtype=float)
+    tmax = rows["temperature_max_c"].to_numpy(dtype=float) if "temperature_max_c" in rows \
+        else rows["temperature_c"].to_numpy(dtype=float)
+    lo, hi = np.nanmin(tmin), np.nanmax(tmax)
+    if c.min_temperature_c is not None:
+        lo = max(lo, c.min_temperature_c)
+    if c.max_temperature_c is not None:
+        hi = min(hi, c.max_temperature_c)
+    step = c.temperature_step_c
+    grid = np.arange(math.ceil(lo / step) * step, hi + 1e-9, step) if hi >= lo else np.array([])
+    own = rows["temperature_c"].to_numpy(dtype=float)
+    own = own[(own >= lo) & (own <= hi)]
+    return np.unique(np.round(np.concatenate([grid, own]), 6))
+
+
+def _same_temperature(rows: pd.DataFrame, scorer: Scorer | None, strategy: Acquisition | None,
+                      ctx: AcqContext | None, n: int, c: Constraints, rng: np.random.Generator
+                      ) -> tuple[pd.DataFrame, PredictionBlock | None, list[int], list[float],
+                                 float | None]:
+    """Choose the reactor temperature whose batch has the largest total acquisition among
+    temperatures that enough distinct coatings' windows contain."""
+    keys = _coating_key(rows)
+    tmin = rows.get("temperature_min_c", rows["temperature_c"]).to_numpy(dtype=float)
+    tmax = rows.get("temperature_max_c", rows["temperature_c"]).to_numpy(dtype=float)
+    tmin = np.where(np.isnan(tmin), tmax, tmin)
+    tmax = np.where(np.isnan(tmax), tmin, tmax)
+    need = math.ceil(n / c.per_coating(n))
+    best: tuple[float, pd.DataFrame, PredictionBlock | None, list[int], list[float], float] | None
+    best = None
+    for temp in _reactor_temperatures(rows, c):
+        inside = (tmin <= temp + 1e-9) & (tmax >= temp - 1e-9)
+        if len(set(keys[inside])) < need:
+            continue
+        sub = rows.loc[inside].copy()
+        sub["temperature_c"] = float(temp)
+        sub = sub.drop_duplicates(subset=["coating", "precursors", "thickness_nm"])
+        if scorer is None:
+            picks = _maximin(sub, n, c, rng)
+            total, block, scores = float(len(picks)), None, [float("nan")] * len(picks)
+        else:
+            block = scorer.block(sub, cached=False)
+            picks, scores = _select(sub, block, strategy, ctx, n, c)
+            total = float(np.sum(scores))
+        if len(picks) < n:
+            continue
+        if best is None or total > best[0] + 1e-12:
+            best = (total, sub, block, picks, scores, float(temp))
+    if best is None:
+        raise ValueError(
+            f"--same-temperature: no deposition temperature lies in the process windows of "
+            f"enough coatings for a batch of {n}; lower the batch size or relax the constraints")
+    _, sub, block, picks, scores, temp = best
+    return sub, block, picks, scores, temp
+
+
+def _maximin(rows: pd.DataFrame, n: int, c: Constraints, rng: np.random.Generator) -> list[int]:
+    """Greedy maximin design over coating x temperature x ln thickness (seeded start)."""
+    if len(rows) == 0:
+        return []
+    keys = _coating_key(rows)
+    temp = rows["temperature_c"].to_numpy(dtype=float)
+    lt = np.log(np.maximum(rows["thickness_nm"].to_numpy(dtype=float), 1e-3))
+    span_t = max(np.nanmax(temp) - np.nanmin(temp), 1.0)
+    span_l = max(lt.max() - lt.min(), 1e-6)
+    zt, zl = np.nan_to_num((temp - np.nanmin(temp)) / span_t), (lt - lt.min()) / span_l
+    per_coating = c.per_coating(n)
+    allowed = np.ones(len(rows), dtype=bool)
+    dmin = np.full(len(rows), np.inf)
+    counts: dict[str, int] = {}
+    picks: list[int] = []
+    for _ in range(n):
+        cand = allowed.copy()
+        if c.max_coatings and len(counts) >= c.max_coatings:
+            cand &= np.isin(keys, list(counts))
+        if not cand.any():
+            break
+        if not picks:
+            j = int(rng.choice(np.flatnonzero(cand)))
+        else:
+            noise = rng.random(len(rows)) * 1e-6
+            j = int(np.argmax(np.where(cand, dmin + noise, -np.inf)))
+        picks.append(j)
+        counts[keys[j]] = counts.get(keys[j], 0) + 1
+        allowed[j] = False
+        if counts[keys[j]] >= per_coating:
+            allowed &= keys != keys[j]
+        d = np.sqrt((zt - zt[j]) ** 2 + (zl - zl[j]) ** 2) + np.where(keys == keys[j], 0.0, 1.0)
+        dmin = np.minimum(dmin, d)
+    return picks
+
+
+# ---------------------------------------------------------------------------------------------
+# Observations of the pair
+# ---------------------------------------------------------------------------------------------
+
+
+def _pair_rows(observed: pd.DataFrame | None, electrode: str, electrolyte: str) -> pd.DataFrame:
+    if observed is None or len(observed) == 0:
+        return pd.DataFrame()
+    e = observed["electrode"].astype(str).str.strip().str.casefold()
+    s = observed["electrolyte"].astype(str).str.strip().str.casefold()
+    return observed.loc[(e == electrode.strip().casefold()).to_numpy()
+                        & (s == electrolyte.strip().casefold()).to_numpy()]
+
+
+def _observed_utility(pair: pd.DataFrame, objective: Objective) -> np.ndarray:
+    from coatml.models.targets import get_target
+
+    if len(pair) == 0:
+        return np.empty((0, len(objective.targets)))
+    cols = []
+    for target, sign in zip(objective.targets, objective.signs, strict=True):
+        values = pd.to_numeric(pair.get(target), errors="coerce").to_numpy(dtype=float)
+        cols.append(sign * get_target(target).forward(values))
+    return np.stack(cols, axis=1)
+
+
+def _best_so_far(pair: pd.DataFrame, objective: Objective) -> dict[str, float]:
+    from coatml.models.targets import get_target
+
+    out = {}
+    for target in objective.targets:
+        values = pd.to_numeric(pair.get(target, pd.Series(dtype=float)), errors="coerce")
+        values = values.dropna()
+        if values.empty:
+            out[target] = float("nan")
+        else:
+            out[target] = float(values.max() if get_target(target).higher_is_better
+                                else values.min())
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# propose
+# ---------------------------------------------------------------------------------------------
+
+
+def _chunks(spec: SpaceSpec, space: pd.DataFrame | None, candidates: pd.DataFrame | None,
+            chunk_size: int) -> Iterator[pd.DataFrame]:
+    if space is not None:
+        rows_per_chunk = max(1, chunk_size) * 20
+        for start in range(0, len(space), rows_per_chunk):
+            yield space.iloc[start:start + rows_per_chunk]
+        return
+    if candidates is None:
+        candidates, _ = candidate_table(spec)
+    yield from iter_recipe_space(spec, candidates, candidates_per_chunk=max(1, chunk_size))
+
+
+def _batch_id(spec: SpaceSpec, seed: int) -> str:
+    text = f"{spec.electrode}|{spec.electrolyte}|{seed}|{time.time_ns()}"
+    return "p" + hashlib.sha1(text.encode()).hexdigest()[:8]
+
+
+def propose(
+    spec: SpaceSpec,
+    models: Mapping[str, Any] | None,
+    objective: str | Objective = "retention",
+    n: int = 4,
+    strategy: str | Acquisition = "auto",
+    constraints: Constraints | None = None,
+    seed: int = 0,
+    chunk_size: int = 200,
+    *,
+    observed: pd.DataFrame | None = None,
+    feasibility: Any | None = None,
+    pool_size: int | None = None,
+    space: pd.DataFrame | None = None,
+    candidates: pd.DataFrame | None = None,
+    feature_cache: pd.DataFrame | None = None,
+    exclude_index: Iterable[Any] | None = None,
+    batch_id: str | None = None,
+) -> Proposal:
+    """Propose ``n`` recipes for ``spec``'s pair (see the module docstring).
+
+    ``models``: target -> Surrogate (or registry LoadedModel); ``None`` or empty -> space-filling
+    design. ``observed``: the workspace's records (the pair's give the incumbent and the
+    stopping signal; all of them train the feasibility model unless ``feasibility`` is given).
+    ``chunk_size``: candidates per scored chunk. ``space``: a ready recipe table (rows in
+    chunks of ``20 * chunk_size``) instead of enumerating ``spec``; ``feature_cache``: its
+    features. ``exclude_index``: space rows not to propose (e.g. already run).
+    """
+    t0 = time.perf_counter()
+    if n < 1:
+        raise ValueError("n must be >= 1")
+    obj = Objective.parse(objective)
+    c = constraints or Constraints()
+    rng = np.random.default_rng(seed)
+    pool_size = pool_size or max(400, 50 * n)
+    exclude = set(exclude_index) if exclude_index is not None else set()
+    batch_id = batch_id or _batch_id(spec, seed)
+    pair = _pair_rows(observed, spec.electrode, spec.electrolyte)
+    messages: list[str] = []
+    models = {t: m for t, m in (models or {}).items() if m is not None}
+    usable = models and all(t in models for t in obj.targets)
+    if models and not usable:
+        messages.append(f"no model of {[t for t in obj.targets if t not in models]}")
+
+    if not usable:
+        return _space_filling(spec, obj, n, c, rng, chunk_size, space, candidates, exclude,
+                              batch_id, pair, messages, t0)
+
+    acq = make_acquisition(strategy, obj)
+    if feasibility is None and observed is not None and len(observed):
+        from coatml.recommend.feasibility import FeasibilityModel
+
+        feasibility = FeasibilityModel(random_state=seed).fit(observed)
+    if feasibility is not None:
+        messages.append(feasibility.message_)
+    scorer = Scorer(models, obj, feasibility, feature_cache, members=acq.needs_members)
+    ctx = make_context(obj, _observed_utility(pair, obj), n_picks=n, seed=seed)
+    had_obs = ctx.has_observations
+    pool = _Pool()
+    n_scored = 0
+    max_ei = np.zeros(len(obj.targets))
+    prepared = False
+    for chunk in _chunks(spec, space, candidates, chunk_size):
+        mask = constraint_mask(chunk, c)
+        if exclude:
+            mask &= ~chunk.index.isin(list(exclude))
+        chunk = chunk.loc[mask]
+        if len(chunk) == 0:
+            continue
+        block = scorer.block(chunk)
+        n_scored += len(chunk)
+        if not prepared:
+            ctx = acq.prepare(complete_context(ctx, block), scorer.n_members)
+            prepared = True
+        elif not had_obs:  # no measurement yet: the incumbent is the best predicted mean
+            ctx = replace(ctx, incumbent=np.maximum(ctx.incumbent, block.mean.max(axis=0)))
+        for j in range(len(obj.targets)):
+            ei = expected_improvement(block.mean[:, j], block.std[:, j], ctx.incumbent[j])
+            max_ei[j] = max(max_ei[j], float(ei.max()))
+        p = block.p_working if block.p_working is not None else 1.0
+        pool.add(chunk, block, acq.score(block, ctx) * p, pool_size)
+    if pool.rows is None:
+        raise ValueError(f"no feasible recipe for {spec.electrode} | {spec.electrolyte} under "
+                         "the constraints")
+    temperature = None
+    if c.same_temperature:
+        rows, block, picks, scores, temperature = _same_temperature(
+            pool.rows, scorer, acq, ctx, n, c, rng)
+    else:
+        rows, block = pool.rows, pool.block
+        picks, scores = _select(rows, block, acq, ctx, n, c)
+    if len(picks) < n:
+        messages.append(f"only {len(picks)} recipes satisfy the constraints (asked for {n})")
+    stopping = StoppingSignal(dict(zip(obj.targets, map(float, max_ei), strict=True)),
+                              _best_so_far(pair, obj), len(pair))
+    chosen = rows.iloc[picks]
+    batch = _batch_frame(chosen, batch_id, acq.name, np.asarray(scores))
+    _add_predictions(batch, chosen, models, block.take(np.asarray(picks, dtype=int)), obj)
+    return Proposal(batch, batch_id, obj.name, acq.name, stopping, n_scored, temperature, None,
+                    tuple(messages), time.perf_counter() - t0, tuple(chosen.index))
+
+
+def _space_filling(spec, obj, n, c, rng, chunk_size, space, candidates, exclude, batch_id,
+                   pair, messages, t0) -> Proposal:
+    """Uniform reservoir sample of the feasible space, then greedy maximin."""
+    size = max(2000, 100 * n)
+    keep_rows: pd.DataFrame | None = None
+    keep_keys = np.empty(0)
+    n_scored = 0
+    for chunk in _chunks(spec, space, candidates, chunk_size):
+        mask = constraint_mask(chunk, c)
+        if exclude:
+            mask &= ~chunk.index.isin(list(exclude))
+        chunk = chunk.loc[mask]
+        n_scored += len(chunk)
+        keys = rng.random(len(chunk))
+        rows = chunk if keep_rows is None else pd.concat([keep_rows, chunk])
+        allk = np.concatenate([keep_keys, keys])
+        if len(allk) > size:
+            sel = np.sort(np.argsort(allk)[:size])
+            rows, allk = rows.iloc[sel], allk[sel]
+        keep_rows, keep_keys = rows, allk
+    if keep_rows is None or len(keep_rows) == 0:
+        raise ValueError(f"no feasible recipe for {spec.electrode} | {spec.electrolyte} under "
+                         "the constraints")
+    note = ("no trained model for the objective: space-filling design (seeded greedy maximin "
+            "over coating x deposition temperature x ln thickness), not model-guided")
+    temperature = None
+    if c.same_temperature:
+        rows, _, picks, _, temperature = _same_temperature(keep_rows, None, None, None, n, c,
+                                                           rng)
+    else:
+        rows = keep_rows
+        picks = _maximin(rows, n, c, rng)
+    chosen = rows.iloc[picks]
+    batch = _batch_frame(chosen, batch_id, "space-filling", np.full(len(picks), np.nan))
+    stopping = StoppingSignal({t: float("nan") for t in obj.targets}, _best_so_far(pair, obj),
+                              len(pair))
+    return Proposal(batch, batch_id, obj.name, "space-filling", stopping, n_scored, temperature,
+                    note, (*messages, note), time.perf_counter() - t0, tuple(chosen.index))
+
+
+def _batch_frame(chosen: pd.DataFrame, batch_id: str, strategy: str,
+                 scores: np.ndarray) -> pd.DataFrame:
+    out = pd.DataFrame({col: chosen[col].to_numpy() if col in chosen else np.nan
+                        for col in RECIPE_COLUMNS})
+    for target in TARGETS:
+        out[target] = np.nan
+    out["cell_failed"] = ""  # the lab fills true where the cell failed
+    out["outcome_note"] = ""
+    out["data_kind"] = "lab"
+    out["source"] = f"coatml proposal {batch_id}"
+    out["proposal_id"] = [f"{batch_id}-{i + 1:02d}" for i in range(len(out))]
+    out["acq_score"] = scores
+    out["acq_strategy"] = strategy
+    out["proposed_rank"] = np.arange(1, len(out) + 1)
+    for col in ("family", "in_library", "gpc_estimated"):
+        if col in chosen.columns:
+            out[f"proposed_{col}"] = chosen[col].to_numpy()
+    return out
+
+
+def _add_predictions(batch: pd.DataFrame, chosen: pd.DataFrame, models: Mapping[str, Any],
+                     block: PredictionBlock, obj: Objective) -> None:
+    """``pred_<target>_mean`` (natural units; the median for log targets) and
+    ``pred_<target>_std`` (model space: % for retention, ``_std_log10`` decades for resistance)
+    for every model given, plus ``pred_p_working``."""
+    recipe = chosen.reset_index(drop=True)
+    for target, model in models.items():
+        m = _unwrap(model)
+        if target in obj.targets:
+            j = obj.targets.index(target)
+            mean_ms = block.mean[:, j] * obj.signs[j]
+            std_ms = block.std[:, j]
+        else:
+            dist = _quiet(m.predict_model_space, recipe)
+            mean_ms, std_ms = dist["mean"].to_numpy(), dist["std"].to_numpy()
+        batch[f"pred_{target}_mean"] = m.target_.inverse(mean_ms)
+        suffix = "_std_log10" if target == "interface_resistance_ohm_cm2" else "_std"
+        batch[f"pred_{target}{suffix}"] = std_ms
+    batch["pred_p_working"] = block.p_working if block.p_working is not None else np.nan
