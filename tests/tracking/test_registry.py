@@ -144,6 +144,13 @@ def test_changed_dataset_rule(tracker, trained_retention) -> None:
     assert "re-evaluated" in kept.reason
     assert champion_params(tracker, RETENTION)["max_depth"] == t.model.max_depth
 
+    # New data, the champion's configuration scores exactly what the new version scores (the
+    # loop's `train --fast`): the version trained on the current records takes over.
+    new = log(tracker, t, dataset_hash="new-data-3")
+    refreshed = register_and_maybe_promote(tracker, new,
+                                           reevaluate=lambda params: new.metrics["cv_rmse"])
+    assert refreshed.promoted and "never saw" in refreshed.reason
+
 
 def test_list_show_promote(tracker, trained_retention) -> None:
     t = trained_retention

@@ -213,6 +213,14 @@ def register_and_maybe_promote(
         return promote_now(f"v{version} is now champion: {metric} {_fmt(value)} vs "
                            f"{_fmt(champ_value)} for v{cv} ({direction} is better; {basis}).",
                            cv, champ_value)
+    if not same_data and value == champ_value:
+        # Same configuration, same validation score, more data: the new version is the
+        # champion's configuration refreshed on the current records (the active-learning
+        # loop's `train --fast`). Keeping the old version would keep a model that never saw
+        # the new measurements.
+        return promote_now(f"v{version} is now champion: it matches champion v{cv}'s "
+                           f"{metric} ({_fmt(value)}; {basis}) and was trained on the current "
+                           f"records, which v{cv} never saw.", cv, champ_value)
     return keep(f"v{version} tagged challenger: {metric} {_fmt(value)} does not beat champion "
                 f"v{cv}'s {_fmt(champ_value)} ({direction} is better; {basis}). "
                 f"Champion v{cv} stays.", cv, champ_value)
