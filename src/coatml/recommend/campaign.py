@@ -198,7 +198,7 @@ class Campaign:
             found = row.first()
         if found is None:
             raise CampaignError(f"no campaign '{name}' (create it with `coatml campaign new`)")
-        return cls(engine, found, store if hasattr(store, "add_validated") else None)
+        return cls(engine, dict(found), store if hasattr(store, "add_validated") else None)
 
     @classmethod
     def list(cls, store: Any) -> pd.DataFrame:
@@ -360,7 +360,7 @@ class Campaign:
                 delta = None
                 if p is not None:
                     a, b = actual[c], _float(known.at[p, c])
-                    delta = None if a is None or b is None else a - b
+                    delta = None if a is None or b is None else float(a) - b
                 link[f"delta_{c}"] = delta
                 dev[f"delta_{c}"] = np.nan if delta is None else delta
             links.append(link)
@@ -445,8 +445,8 @@ def _log_batch(tracker: Any, campaign: Campaign, proposal: Proposal,
               "n": len(proposal.batch), "seed": seed, "n_scored": proposal.n_scored,
               "same_temperature_c": proposal.temperature_c,
               "constraints": json.dumps(asdict(campaign.constraints()), default=str)[:500]}
-    for k, v in params.items():
-        client.log_param(rid, k, "" if v is None else str(v))
+    for key, value in params.items():
+        client.log_param(rid, key, "" if value is None else str(value))
     if proposal.stopping is not None:
         for target, value in proposal.stopping.max_expected_improvement.items():
             if np.isfinite(value):
