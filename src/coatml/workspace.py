@@ -13,11 +13,10 @@ Commands find the workspace as git finds a repository: ``--workspace``, else
 from __future__ import annotations
 
 import os
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import tomllib
 
 from coatml.exceptions import WorkspaceError
 
