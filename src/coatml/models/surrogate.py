@@ -43,6 +43,13 @@ class Surrogate(Protocol):
     def predict_dist(self, records: pd.DataFrame) -> pd.DataFrame: ...
 
 
+def to_natural_units(target: TargetSpec, dist: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """A model-space predictive distribution as ``OUTPUT_COLUMNS`` in the target's units."""
+    out = target.inverse_dist(dist).reindex(columns=list(OUTPUT_COLUMNS))
+    out.index = index
+    return out
+
+
 def training_rows(records: pd.DataFrame, target: str) -> pd.DataFrame:
     """The records that carry a value of ``target`` (failed cells carry none)."""
     values = pd.to_numeric(records[target], errors="coerce")
@@ -96,7 +103,4 @@ class RecordModel:
         return np.asarray(self.ensemble_.predict_members(self.featurize(records)), dtype=float)
 
     def predict_dist(self, records: pd.DataFrame) -> pd.DataFrame:
-        out = self.target_.inverse_dist(self.predict_model_space(records))
-        out = out.reindex(columns=list(OUTPUT_COLUMNS))
-        out.index = records.index
-        return out
+        return to_natural_units(self.target_, self.predict_model_space(records), records.index)

@@ -49,11 +49,12 @@ import pandas as pd
 # free of mlflow; the functions that need this module import it when called.
 from mlflow.pyfunc import PythonModel
 
+from coatml.models.surrogate import to_natural_units
+
 ENSEMBLE_ARTIFACT = "ensemble"
 METADATA_ARTIFACT = "metadata"
 FEATURE_SET_ARTIFACT = "feature_set"
 METADATA_FILENAME = "coatml_model.json"
-OUTPUT_COLUMNS = ("mean", "median", "std", "lo68", "hi68", "lo95", "hi95")
 
 #: Distributions whose installed versions are pinned in the model's requirements.txt.
 REQUIREMENT_DISTRIBUTIONS: tuple[str, ...] = (
@@ -163,11 +164,7 @@ class CoatmlModel(PythonModel):
     def predict_dist(self, records: pd.DataFrame) -> pd.DataFrame:
         """``mean, median, std, lo68, hi68, lo95, hi95`` per record, natural units."""
         records = pd.DataFrame(records)
-        dist = self.predict_model_space(records)
-        out = self.target_.inverse_dist(dist)
-        out = out.reindex(columns=list(OUTPUT_COLUMNS))
-        out.index = records.index
-        return out
+        return to_natural_units(self.target_, self.predict_model_space(records), records.index)
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         """pyfunc entry point (MLflow passes the input DataFrame after schema checks).
