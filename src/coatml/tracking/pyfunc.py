@@ -49,6 +49,7 @@ import pandas as pd
 # free of mlflow; the functions that need this module import it when called.
 from mlflow.pyfunc import PythonModel
 
+from coatml.models.surrogate import OUTPUT_COLUMNS as OUTPUT_COLUMNS  # re-exported
 from coatml.models.surrogate import to_natural_units
 
 ENSEMBLE_ARTIFACT = "ensemble"
