@@ -61,3 +61,19 @@ def test_plug_in_simulator() -> None:
         load_simulator("coatml.bench.simlab")
     with pytest.raises(TypeError, match="simulate"):
         load_simulator("coatml.bench.loop:BenchConfig")
+
+
+def test_loop_feature_set_is_compact_and_packaged() -> None:
+    """The in-loop surrogate's feature set: the repo copy equals the packaged one, it has no
+    composition features, and it keeps the recipe (thickness) and physics descriptors."""
+    from coatml.bench.strategies import LOOP_FEATURE_SET, CoatmlStrategy
+    from coatml.features.featureset import load_feature_set
+
+    repo = (REPO / "features" / f"{LOOP_FEATURE_SET}.toml").read_bytes()
+    package = (REPO / "src" / "coatml" / "features" / "data"
+               / f"{LOOP_FEATURE_SET}.toml").read_bytes()
+    assert repo == package
+    fs = load_feature_set(LOOP_FEATURE_SET)
+    assert fs.composition_featurizers == ()
+    assert {"physics", "process"} <= set(fs.blocks)
+    assert CoatmlStrategy().feature_set == LOOP_FEATURE_SET

@@ -176,3 +176,26 @@ def test_impossible_constraints_are_a_clear_error(spec, models, observed) -> Non
     with pytest.raises(ValueError, match="no feasible recipe"):
         propose(spec, models, "retention", 2, "ei", Constraints(max_temperature_c=-100.0),
                 observed=observed)
+
+
+def test_noise_free_scoring_removes_only_the_noise_term(spec, models, observed) -> None:
+    """The latent std is sqrt(std^2 - noise^2): smaller than the predictive std, and it varies
+    between recipes while the noise term does not."""
+    from coatml.recommend.acquisition import Objective
+    from coatml.recommend.propose import Scorer
+
+    space, _, _ = build_recipe_space(spec)
+    rows = space.head(200)
+    obj = Objective.parse("retention")
+    full = Scorer(models, obj).block(rows)
+    latent = Scorer(models, obj, noise_free=True).block(rows)
+    np.testing.assert_allclose(full.mean, latent.mean)
+    dist = models[RET].ensemble_.predict_dist(models[RET].featurize(rows))
+    noise = dist["noise_std"].to_numpy()
+    assert noise.max() > 0
+    assert np.all(latent.std[:, 0] < full.std[:, 0])
+    np.testing.assert_allclose(latent.std[:, 0] ** 2 + noise ** 2, full.std[:, 0] ** 2,
+                               rtol=1e-6)
+    batch = propose(spec, models, "retention", 4, "ei", observed=observed, seed=0,
+                    noise_free=True).batch
+    assert len(batch) == 4

@@ -36,6 +36,9 @@ FAST_MODEL_PARAMS: dict[str, Any] = {
     "min_child_weight": 1.0, "reg_lambda": 1.0, "subsample": 0.9, "colsample_bytree": 0.8,
 }
 
+#: Feature set of the in-loop surrogate (``features/loop.toml``).
+LOOP_FEATURE_SET = "loop"
+
 
 @dataclass
 class LoopState:
@@ -80,11 +83,18 @@ class RandomStrategy(LoopStrategy):
 
 @dataclass(frozen=True)
 class CoatmlStrategy(LoopStrategy):
-    """coatml's proposer with an in-memory, fast-retrained model."""
+    """coatml's proposer with an in-memory, fast-retrained model.
+
+    ``feature_set``: the surrogate's features (default ``loop``: no composition features, which
+    are constant for the pair's electrode and electrolyte and give 4-40 records room to fit
+    noise); ``noise_free``: acquisition on the latent std (see
+    :class:`coatml.recommend.propose.Scorer`)."""
 
     acquisition: str = "ei"
     max_per_coating: int = 1
     model_params: dict[str, Any] = field(default_factory=lambda: dict(FAST_MODEL_PARAMS))
+    feature_set: str = LOOP_FEATURE_SET
+    noise_free: bool = True
     name: ClassVar[str] = "coatml"
 
     def ask(self, state, n, seed):
@@ -99,7 +109,8 @@ class CoatmlStrategy(LoopStrategy):
                 from coatml.features.process import PrecursorWarning
 
                 warnings.simplefilter("ignore", PrecursorWarning)
-                model = RecordModel(state.target, estimator_params=params).fit(state.records)
+                model = RecordModel(state.target, feature_set=self.feature_set,
+                                    estimator_params=params).fit(state.records)
             models = {state.target: model}
         except InsufficientDataError:
             models = None  # too few working cells yet: space-filling design
@@ -109,7 +120,7 @@ class CoatmlStrategy(LoopStrategy):
                            Constraints(max_per_coating=self.max_per_coating), seed,
                            observed=state.records, feasibility=feas, space=state.space,
                            feature_cache=state.features, exclude_index=state.run,
-                           batch_id=f"bench-{seed}")
+                           batch_id=f"bench-{seed}", noise_free=self.noise_free)
         return [int(i) for i in proposal.space_index]
 
 

@@ -147,11 +147,15 @@ class Scorer:
 
     ``feature_cache``: full featurizer output for a fixed space (same index), used for rows
     that were not modified (the closed-loop benchmark featurizes its space once).
+    ``noise_free``: the std is that of the latent outcome (the ensemble's residual-noise term
+    removed), the uncertainty that expected improvement is defined on; with few records that
+    term is the out-of-bag misfit, the same for every recipe, and swamps the spread that
+    differs between recipes, which turns EI into a ranking by the mean.
     """
 
     def __init__(self, models: Mapping[str, Any], objective: Objective,
                  feasibility: Any | None = None, feature_cache: pd.DataFrame | None = None,
-                 members: bool = False) -> None:
+                 members: bool = False, noise_free: bool = False) -> None:
         missing = [t for t in objective.targets if t not in models]
         if missing:
             raise ValueError(f"objective '{objective.name}' needs a model of {missing}")
@@ -160,6 +164,7 @@ class Scorer:
         self.feasibility = feasibility
         self.feature_cache = feature_cache
         self.members = members
+        self.noise_free = noise_free
 
     @property
     def n_members(self) -> int:
@@ -188,7 +193,12 @@ class Scorer:
             sign = 1.0 if model.target_.higher_is_better else -1.0
             assert target == model.target_.name
             means.append(sign * dist["mean"].to_numpy(dtype=float))
-            stds.append(dist["std"].to_numpy(dtype=float))
+            std = dist["std"].to_numpy(dtype=float)
+            if self.noise_free and "noise_std" in dist:
+                scale = float(getattr(model.ensemble_, "interval_scale", 1.0))
+                noise = scale * dist["noise_std"].to_numpy(dtype=float)
+                std = np.sqrt(np.maximum(std ** 2 - noise ** 2, 0.0))
+            stds.append(std)
             if self.members:
                 members.append(sign * np.asarray(model.ensemble_.predict_members(Xm), float))
         p = None
@@ -512,6 +522,7 @@ def propose(
     feature_cache: pd.DataFrame | None = None,
     exclude_index: Iterable[Any] | None = None,
     batch_id: str | None = None,
+    noise_free: bool = False,
 ) -> Proposal:
     """Propose ``n`` recipes for ``spec``'s pair (see the module docstring).
 
@@ -521,6 +532,7 @@ def propose(
     ``chunk_size``: candidates per scored chunk. ``space``: a ready recipe table (rows in
     chunks of ``20 * chunk_size``) instead of enumerating ``spec``; ``feature_cache``: its
     features. ``exclude_index``: space rows not to propose (e.g. already run).
+    ``noise_free``: score on the latent (noise-free) std, see :class:`Scorer`.
     """
     t0 = time.perf_counter()
     if n < 1:
@@ -549,7 +561,8 @@ def propose(
         feasibility = FeasibilityModel(random_state=seed).fit(observed)
     if feasibility is not None:
         messages.append(feasibility.message_)
-    scorer = Scorer(models, obj, feasibility, feature_cache, members=acq.needs_members)
+    scorer = Scorer(models, obj, feasibility, feature_cache, members=acq.needs_members,
+                    noise_free=noise_free)
     ctx = make_context(obj, _observed_utility(pair, obj), n_picks=n, seed=seed)
     had_obs = ctx.has_observations
     pool = _Pool()
