@@ -199,3 +199,15 @@ def test_noise_free_scoring_removes_only_the_noise_term(spec, models, observed) 
     batch = propose(spec, models, "retention", 4, "ei", observed=observed, seed=0,
                     noise_free=True).batch
     assert len(batch) == 4
+
+
+def test_observed_pair_rows_match_aliases_and_formulas() -> None:
+    """Records written with the formula count for a pair named by its alias."""
+    import pandas as pd
+
+    from coatml.recommend.propose import _pair_rows
+
+    observed = pd.DataFrame({"electrode": ["LiNi0.8Mn0.1Co0.1O2", "LiCoO2", "NMC811"],
+                             "electrolyte": ["Li6PS5Cl", "Li6PS5Cl", "LPSCl"]})
+    rows = _pair_rows(observed, "NMC811", "Li6PS5Cl")
+    assert list(rows.index) == [0, 2]

@@ -449,10 +449,27 @@ def _maximin(rows: pd.DataFrame, n: int, c: Constraints, rng: np.random.Generato
 def _pair_rows(observed: pd.DataFrame | None, electrode: str, electrolyte: str) -> pd.DataFrame:
     if observed is None or len(observed) == 0:
         return pd.DataFrame()
-    e = observed["electrode"].astype(str).str.strip().str.casefold()
-    s = observed["electrolyte"].astype(str).str.strip().str.casefold()
-    return observed.loc[(e == electrode.strip().casefold()).to_numpy()
-                        & (s == electrolyte.strip().casefold()).to_numpy()]
+    e = _material_keys(observed["electrode"])
+    s = _material_keys(observed["electrolyte"])
+    return observed.loc[(e == _material_key(electrode)) & (s == _material_key(electrolyte))]
+
+
+def _material_key(name: object) -> str:
+    """Reduced formula of a formula or alias (NMC811 and LiNi0.8Mn0.1Co0.1O2 match)."""
+    from coatml.data.formulas import resolve_material
+    from coatml.exceptions import FormulaError
+
+    text = str(name).strip()
+    try:
+        return str(resolve_material(text).composition.reduced_formula)
+    except FormulaError:
+        return text.casefold()
+
+
+def _material_keys(values: pd.Series) -> np.ndarray:
+    codes, uniques = pd.factorize(values.astype(str))
+    keys = np.asarray([_material_key(u) for u in uniques], dtype=object)
+    return keys[codes]
 
 
 def _observed_utility(pair: pd.DataFrame, objective: Objective) -> np.ndarray:
