@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from coatml.recommend.acquisition import OBJECTIVES, RESISTANCE, RETENTION
 from coatml.recommend.candidates import FilterReport, enumerate_candidates, mark_tested
 from coatml.recommend.space import SpaceSpec, candidate_table, iter_recipe_space
 
@@ -50,14 +51,6 @@ __all__ = ["OBJECTIVES", "RETENTION", "RESISTANCE", "ChunkResult", "RankCounts",
            "assemble", "check_models", "ensemble_mean", "normalise_models", "objective_targets",
            "pareto_ranks", "rank_coatings", "score_chunk", "target_key"]
 
-RETENTION = "capacity_retention_pct"
-RESISTANCE = "interface_resistance_ohm_cm2"
-#: Objective name -> the targets it optimises.
-OBJECTIVES: dict[str, tuple[str, ...]] = {
-    "retention": (RETENTION,),
-    "resistance": (RESISTANCE,),
-    "both": (RETENTION, RESISTANCE),
-}
 #: Column prefixes of the predictions in natural units.
 PREFIX = {RETENTION: "retention_pct", RESISTANCE: "resistance_ohm_cm2"}
 #: Column prefixes of the model-space predictions (log10 for resistance).
