@@ -117,7 +117,12 @@ class FeasibilityModel:
     def predict_working(self, records: pd.DataFrame | None = None,
                         features: pd.DataFrame | None = None) -> np.ndarray:
         """``P(working cell)`` per row, from records or from their features."""
-        n = len(records) if records is not None else len(features)
+        if records is not None:
+            n = len(records)
+        elif features is not None:
+            n = len(features)
+        else:
+            raise ValueError("predict_working needs records or features")
         if self.mode_ == "prior":
             return np.full(n, self.prior_working_)
         if features is None:

@@ -295,6 +295,7 @@ class _Pool:
     def add(self, rows: pd.DataFrame, block: PredictionBlock, score: np.ndarray,
             size: int) -> None:
         if self.rows is not None:
+            assert self.block is not None and self.score is not None
             rows = pd.concat([self.rows, rows])
             block = PredictionBlock.concat([self.block, block])
             score = np.concatenate([self.score, score])
@@ -323,8 +324,8 @@ def _select(rows: pd.DataFrame, block: PredictionBlock, strategy: Acquisition,
     allowed = np.ones(block.n, dtype=bool)
     per_coating = c.per_coating(n)
     # lexicographic tie-breaker: higher mean utility first
-    tie = np.argsort(np.argsort(block.mean.sum(axis=1), kind="stable"), kind="stable")
-    tie = 1e-9 * tie / max(block.n, 1)
+    order = np.argsort(np.argsort(block.mean.sum(axis=1), kind="stable"), kind="stable")
+    tie = 1e-9 * order / max(block.n, 1)
     counts: dict[str, int] = {}
     picks: list[int] = []
     scores: list[float] = []
@@ -390,6 +391,7 @@ def _same_temperature(rows: pd.DataFrame, scorer: Scorer | None, strategy: Acqui
             picks = _maximin(sub, n, c, rng)
             total, block, scores = float(len(picks)), None, [float("nan")] * len(picks)
         else:
+            assert strategy is not None and ctx is not None
             block = scorer.block(sub, cached=False)
             picks, scores = _select(sub, block, strategy, ctx, n, c)
             total = float(np.sum(scores))
@@ -610,18 +612,21 @@ def propose(
                          "the constraints")
     temperature = None
     if c.same_temperature:
-        rows, block, picks, scores, temperature = _same_temperature(
+        rows, chosen_block, picks, scores, temperature = _same_temperature(
             pool.rows, scorer, acq, ctx, n, c, rng)
     else:
-        rows, block = pool.rows, pool.block
-        picks, scores = _select(rows, block, acq, ctx, n, c)
+        rows, chosen_block = pool.rows, pool.block
+        assert chosen_block is not None
+        picks, scores = _select(rows, chosen_block, acq, ctx, n, c)
+    assert chosen_block is not None
     if len(picks) < n:
         messages.append(f"only {len(picks)} recipes satisfy the constraints (asked for {n})")
     stopping = StoppingSignal(dict(zip(obj.targets, map(float, max_ei), strict=True)),
                               _best_so_far(pair, obj), len(pair))
     chosen = rows.iloc[picks]
     batch = _batch_frame(chosen, batch_id, acq.name, np.asarray(scores))
-    _add_predictions(batch, chosen, models, block.take(np.asarray(picks, dtype=int)), obj)
+    _add_predictions(batch, chosen, models, chosen_block.take(np.asarray(picks, dtype=int)),
+                     obj)
     return Proposal(batch, batch_id, obj.name, acq.name, stopping, n_scored, temperature, None,
                     tuple(messages), time.perf_counter() - t0, tuple(chosen.index))
 
