@@ -256,8 +256,9 @@ def run_bench(cfg: BenchConfig, simulator: Any | None = None, out_dir: str | Pat
                                 for k in cfg.checkpoints}})
             curves[(label, name)] = np.array(regrets)
             if progress:
-                med = np.median([r["experiments_to_target"] for r in rows
-                                 if r["pair"] == label and r["strategy"] == name])
+                med, _, _ = _quartiles(np.sort([r["experiments_to_target"] for r in rows
+                                                if r["pair"] == label
+                                                and r["strategy"] == name]))
                 progress(f"  {name}: median experiments to target {med:g}")
     campaigns = pd.DataFrame(rows)
     summary = summarise(campaigns, cfg)
@@ -276,6 +277,9 @@ def _fmt(value: float, target: str) -> str:
 
 
 def _quartiles(values: np.ndarray) -> tuple[float, float, float]:
+    """Median and quartiles as observed values (``method="lower"``: with an even count the
+    lower of the two middle values), so campaigns that never reached the target (``inf``)
+    count without being interpolated."""
     q = np.percentile(values, [50, 25, 75], method="lower") if len(values) else [np.nan] * 3
     return float(q[0]), float(q[1]), float(q[2])
 
