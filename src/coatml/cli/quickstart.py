@@ -37,8 +37,12 @@ def quickstart(
         stage(ws, trials)
     console.rule("[bold]Done")
     if ws.tracking_uri.startswith("sqlite"):
-        console.print(f"Open the MLflow UI with:  mlflow ui --backend-store-uri "
-                      f"{ws.tracking_uri}")
+        import shutil
+        import sys
+
+        mlflow_cli = shutil.which("mlflow") or str(Path(sys.executable).parent / "mlflow")
+        console.print(f"Open the MLflow UI with:  {mlflow_cli} ui --backend-store-uri "
+                      f"{ws.tracking_uri}", highlight=False, soft_wrap=True)
 
 
 def _train_stage(ws, trials: int) -> None:
