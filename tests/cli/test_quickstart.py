@@ -1,0 +1,31 @@
+"""The README's main job, end to end on the bundled data with embedded defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from coatml.cli.main import app
+from coatml.workspace import Workspace
+
+
+def test_quickstart_runs_the_whole_main_job(tmp_path: Path) -> None:
+    ws_dir = tmp_path / "coatml-workspace"
+    result = CliRunner().invoke(app, ["quickstart", str(ws_dir), "--trials", "0"])
+    assert result.exit_code == 0, result.output
+    ws = Workspace.load(ws_dir)
+    with ws.store() as store:
+        records = store.to_frame()
+    assert (records["data_kind"] == "literature").all() and len(records) >= 69
+    outputs = ws_dir / "outputs"
+    ranked = pd.read_csv(outputs / "rank_LiNi0.8Mn0.1Co0.1O2_Li6PS5Cl_both.csv")
+    assert len(ranked) == 15 and ranked["coating"].notna().all()
+    assert (outputs / "rank_LiNi0.8Mn0.1Co0.1O2_Li6PS5Cl_both.png").stat().st_size > 10_000
+    batch = pd.read_csv(outputs / "next-batch.csv")
+    assert len(batch) == 4
+    assert batch["temperature_c"].nunique() == 1  # one reactor run
+    assert batch["capacity_retention_pct"].isna().all()  # for the lab to fill
+    assert "coatml-capacity_retention_pct" in result.output
+    assert "mlflow" in result.output and "ui --backend-store-uri" in result.output
