@@ -38,11 +38,12 @@ from coatml.recommend.rank import (
     Progress,
     RankResult,
     assemble,
+    chunk_plan,
     objective_targets,
     score_chunk,
     target_key,
 )
-from coatml.recommend.space import SpaceSpec, candidate_table
+from coatml.recommend.space import SpaceSpec
 
 __all__ = ["MlflowModelRef", "SavedModelRef", "load_ref", "rank_coatings_dask", "save_model"]
 
@@ -147,16 +148,8 @@ def rank_coatings_dask(
 
     refs = {target_key(key): ref for key, ref in model_refs.items()}
     objective_targets(objective)
-    timing: dict[str, float] = {}
     t_start = time.perf_counter()
-    t0 = time.perf_counter()
-    table, report = candidate_table(spec)
-    if candidates is None:
-        candidates = table
-    candidates = candidates.reset_index(drop=True)
-    timing["candidates"] = time.perf_counter() - t0
-    step = max(int(chunk_candidates), 1)
-    starts = list(range(0, len(candidates), step))
+    candidates, report, starts, step, timing = chunk_plan(spec, candidates, chunk_candidates)
     t0 = time.perf_counter()
     client, cluster = _client(scheduler)
     try:

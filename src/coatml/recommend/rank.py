@@ -48,7 +48,8 @@ from coatml.recommend.candidates import FilterReport, enumerate_candidates, mark
 from coatml.recommend.space import SpaceSpec, candidate_table, iter_recipe_space
 
 __all__ = ["OBJECTIVES", "RETENTION", "RESISTANCE", "ChunkResult", "RankCounts", "RankResult",
-           "assemble", "check_models", "ensemble_mean", "normalise_models", "objective_targets",
+           "assemble", "check_models", "chunk_plan", "ensemble_mean", "normalise_models",
+           "objective_targets",
            "pareto_ranks", "rank_coatings", "score_chunk", "target_key"]
 
 #: Column prefixes of the predictions in natural units.
@@ -486,6 +487,19 @@ def assemble(spec: SpaceSpec, candidates: pd.DataFrame, report: FilterReport,
     return RankResult(best, report, counts, timing, objective, spec, messages)
 
 
+def chunk_plan(spec: SpaceSpec, candidates: pd.DataFrame | None, chunk_candidates: int
+               ) -> tuple[pd.DataFrame, FilterReport, list[int], int, dict[str, float]]:
+    """The filtered candidates (or the given table), the filter report, the chunk starts, the
+    chunk size and the timing dict started with the candidate stage (shared by the
+    single-process and the Dask ranking)."""
+    t0 = time.perf_counter()
+    table, report = candidate_table(spec)
+    chosen = (table if candidates is None else candidates).reset_index(drop=True)
+    timing = {"candidates": time.perf_counter() - t0}
+    step = max(int(chunk_candidates), 1)
+    return chosen, report, list(range(0, len(chosen), step)), step, timing
+
+
 def rank_coatings(
     spec: SpaceSpec,
     models: Mapping[str, Any],
@@ -518,16 +532,8 @@ def rank_coatings(
     """
     models = normalise_models(models)
     check_models(models, objective)
-    timing: dict[str, float] = {}
     t_start = time.perf_counter()
-    t0 = time.perf_counter()
-    table, report = candidate_table(spec)
-    if candidates is None:
-        candidates = table
-    candidates = candidates.reset_index(drop=True)
-    timing["candidates"] = time.perf_counter() - t0
-    step = max(int(chunk_candidates), 1)
-    starts = list(range(0, len(candidates), step))
+    candidates, report, starts, step, timing = chunk_plan(spec, candidates, chunk_candidates)
     results: list[ChunkResult] = []
     for done, start in enumerate(starts, 1):
         results.append(score_chunk(spec, candidates.iloc[start:start + step], start, models,
