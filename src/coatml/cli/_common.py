@@ -26,6 +26,19 @@ workspace_option = Annotated[
 ]
 
 
+def quiet_libraries() -> None:
+    """MLflow, Alembic and Optuna log at WARNING: the CLI shows its own progress and tables."""
+    import logging
+    import os
+
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    for name in ("mlflow", "alembic", "optuna"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    import optuna  # its own logger setup on import would reset the level set above
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
 def configure_width() -> None:
     """Piped output (a file, a notebook cell, a test) gets wide tables instead of folded ones."""
     for con in (console, err_console):

@@ -15,22 +15,6 @@ models_app = typer.Typer(help="List, inspect and promote registered models.",
                          no_args_is_help=True)
 
 
-def _quiet_libraries() -> None:
-    import logging
-    import os
-
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-
-    for name in ("mlflow", "alembic", "optuna"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    try:
-        import optuna
-
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-    except ImportError:  # pragma: no cover - optuna is a dependency
-        pass
-
-
 def train(
     target: Annotated[list[str] | None, typer.Option(
         help="Target(s) to train (default: both).")] = None,
@@ -58,7 +42,7 @@ def run_training(ws, targets: list[str], trials: int | None = None, fast: bool =
     from coatml.exceptions import InsufficientDataError
     from coatml.tracking.training import TrainOptions, train_target
 
-    _quiet_libraries()
+    _common.quiet_libraries()
     outcomes = []
     for name in targets:
         console.rule(f"[bold]train {name}")
@@ -117,7 +101,7 @@ def models_list(
     from coatml.tracking.registry import list_models
     from coatml.tracking.training import tracker_for
 
-    _quiet_libraries()
+    _common.quiet_libraries()
     frame = list_models(tracker_for(_common.workspace(workspace)), target)
     if frame.empty:
         console.print("No registered models yet: run `coatml train`.")
@@ -141,7 +125,7 @@ def models_show(
     from coatml.tracking.registry import show_model
     from coatml.tracking.training import tracker_for
 
-    _quiet_libraries()
+    _common.quiet_libraries()
     console.print(Pretty(show_model(tracker_for(_common.workspace(workspace)), ref)))
 
 
@@ -156,7 +140,7 @@ def models_promote(
     from coatml.tracking.registry import promote
     from coatml.tracking.training import tracker_for
 
-    _quiet_libraries()
+    _common.quiet_libraries()
     result = promote(tracker_for(_common.workspace(workspace)), name, version)
     console.print(result.reason)
 
@@ -172,7 +156,7 @@ def predict(
     from coatml.recommend.predict import predict_file
     from coatml.tracking.training import tracker_for
 
-    _quiet_libraries()
+    _common.quiet_libraries()
     ws = _common.workspace(workspace)
     frame, missing = predict_file(file, tracker_for(ws))
     for target, message in missing.items():

@@ -20,25 +20,6 @@ OBJECTIVE_HELP = "retention, resistance or both"
 STRATEGY_HELP = "auto, ei, ucb, thompson, mean, parego or ehvi (auto: ei; parego for both)"
 
 
-def _tracker(ws: Any) -> Any:
-    try:
-        from coatml.tracking.training import tracker_for
-    except ImportError:  # pragma: no cover - older layout
-        from coatml.tracking.runs import Tracker
-
-        return Tracker.for_workspace(ws.root)
-    return tracker_for(ws)
-
-
-def _quiet() -> None:
-    import logging
-    import os
-
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-    for name in ("mlflow", "alembic"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
 def load_champions(tracker: Any, targets: tuple[str, ...]) -> dict[str, Any]:
     """Champions of the targets that have one (the others are missing from the dict)."""
     from coatml.exceptions import ModelNotFoundError
@@ -115,14 +96,15 @@ def propose_cmd(
     from coatml.recommend.acquisition import Objective
     from coatml.recommend.propose import propose
     from coatml.recommend.space import SpaceSpec
+    from coatml.tracking.training import tracker_for
 
-    _quiet()
+    _common.quiet_libraries()
     try:
         obj = Objective.parse(objective)
     except ValueError as exc:
         fail(str(exc))
     ws = _common.workspace(workspace)
-    tracker = _tracker(ws)
+    tracker = tracker_for(ws)
     models = load_champions(tracker, obj.targets)
     with ws.store() as store:
         observed = store.to_frame()
@@ -210,10 +192,11 @@ def campaign_next(
 ) -> None:
     """Propose the campaign's next batch (logged to MLflow with the champion versions)."""
     from coatml.recommend.campaign import Campaign
+    from coatml.tracking.training import tracker_for
 
-    _quiet()
+    _common.quiet_libraries()
     ws = _common.workspace(workspace)
-    tracker = _tracker(ws)
+    tracker = tracker_for(ws)
     constraints = _constraints(family, exclude_elements, max_temperature, max_thickness,
                                max_coatings, same_temperature, per_coating)
     from coatml.exceptions import CoatmlError

@@ -264,9 +264,8 @@ def rank(
     workspace: workspace_option = None,
 ) -> None:
     """Rank untested coatings for a pair: best recipe per candidate, intervals, Pareto rank."""
-    from coatml.cli.models import _quiet_libraries
 
-    _quiet_libraries()
+    _common.quiet_libraries()
     ws = _common.workspace(workspace)
     run_rank(ws, electrode=electrode, electrolyte=electrolyte,
              coated_component=coated_component, objective=objective, top=top, out=out,

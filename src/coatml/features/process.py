@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -63,6 +64,15 @@ __all__ = [
 
 class PrecursorWarning(UserWarning):
     """A precursor token that the vocabulary and the generic formula rules do not recognise."""
+
+
+@contextmanager
+def precursor_warnings_ignored() -> Iterator[None]:
+    """Silence :class:`PrecursorWarning` (screens featurize thousands of enumerated recipes;
+    the unknown-token counts are features anyway)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PrecursorWarning)
+        yield
 
 
 #: Ligand / precursor families (one 0/1 feature each).

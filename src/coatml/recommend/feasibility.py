@@ -16,7 +16,6 @@ predicted ``P(working cell)``.
 from __future__ import annotations
 
 import re
-import warnings
 from typing import Any
 
 import numpy as np
@@ -99,7 +98,7 @@ class FeasibilityModel:
         rows = records.loc[known]
         if features is None:
             self.featurizer_ = RecordFeaturizer(feature_set=self.feature_set).fit(rows)
-            X = _quiet_transform(self.featurizer_, rows)
+            X = _transform_quietly(self.featurizer_, rows)
         else:
             self.featurizer_ = None
             X = features.loc[rows.index]
@@ -129,7 +128,7 @@ class FeasibilityModel:
             from coatml.features.pipeline import RecordFeaturizer
 
             featurizer = self.featurizer_ or RecordFeaturizer(self.feature_set).fit(records)
-            features = _quiet_transform(featurizer, records)
+            features = _transform_quietly(featurizer, records)
         X = features.reindex(columns=self.feature_names_).to_numpy(dtype=float)
         p_failed = self.classifier_.predict_proba(X)[:, 1]
         return 1.0 - p_failed
@@ -139,10 +138,8 @@ class FeasibilityModel:
                 "prior_working": self.prior_working_, "message": self.message_}
 
 
-def _quiet_transform(featurizer: Any, records: pd.DataFrame) -> pd.DataFrame:
-    """Featurize, silencing the unknown-precursor warning (the token counts are features)."""
-    from coatml.features.process import PrecursorWarning
+def _transform_quietly(featurizer: Any, records: pd.DataFrame) -> pd.DataFrame:
+    from coatml.features.process import precursor_warnings_ignored
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PrecursorWarning)
+    with precursor_warnings_ignored():
         return featurizer.transform(records)

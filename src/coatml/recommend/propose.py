@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -135,10 +134,9 @@ class Proposal:
 
 
 def _quiet(fn: Any, *args: Any) -> Any:
-    from coatml.features.process import PrecursorWarning
+    from coatml.features.process import precursor_warnings_ignored
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PrecursorWarning)
+    with precursor_warnings_ignored():
         return fn(*args)
 
 
