@@ -211,3 +211,51 @@ def test_observed_pair_rows_match_aliases_and_formulas() -> None:
                              "electrolyte": ["Li6PS5Cl", "Li6PS5Cl", "LPSCl"]})
     rows = _pair_rows(observed, "NMC811", "Li6PS5Cl")
     assert list(rows.index) == [0, 2]
+
+
+@pytest.fixture(scope="module")
+def gp_model(observed: pd.DataFrame) -> dict[str, RecordModel]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PrecursorWarning)
+        return {RET: RecordModel(RET, feature_set="loop", estimator="gp",
+                                 estimator_params={"random_state": 0}).fit(observed)}
+
+
+def test_gp_scorer_conditions_on_a_fantasised_pick(spec, gp_model) -> None:
+    from coatml.recommend.acquisition import Objective
+    from coatml.recommend.propose import Scorer
+
+    space, _, _ = build_recipe_space(spec)
+    rows = space.iloc[:60]
+    scorer = Scorer(gp_model, Objective.parse("retention"))
+    assert scorer.can_condition
+    block = scorer.block(rows, cached=False)
+    after = scorer.condition(rows.iloc[[5]], block.take(np.array([5])), cached=False).block(
+        rows, cached=False)
+    np.testing.assert_allclose(after.mean, block.mean, atol=1e-6)
+    assert after.std[5, 0] < block.std[5, 0]
+    assert np.all(after.std <= block.std + 1e-9)
+
+
+def test_boosted_ensemble_keeps_the_plain_believer(spec, models) -> None:
+    from coatml.recommend.acquisition import Objective
+    from coatml.recommend.propose import Scorer
+
+    assert not Scorer(models, Objective.parse("retention")).can_condition
+
+
+def test_gp_batch_is_diverse_and_valid(spec, gp_model, observed) -> None:
+    prop = propose(spec, gp_model, "retention", 4, "ei", Constraints(max_per_coating=2), seed=0,
+                   observed=observed)
+    batch = prop.batch
+    assert len(batch) == 4
+    assert batch["coating"].value_counts().max() <= 2
+    keys = list(zip(batch["coating"], batch["thickness_nm"], batch["temperature_c"],
+                    strict=True))
+    assert len(set(keys)) == 4
+    assert batch[f"pred_{RET}_std"].gt(0).all()
+
+
+def test_unknown_estimator_is_named(observed) -> None:
+    with pytest.raises(ValueError, match="unknown estimator 'forest'"):
+        RecordModel(RET, estimator="forest").fit(observed)

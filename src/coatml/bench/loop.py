@@ -66,7 +66,9 @@ class BenchConfig:
     temperatures_per_window: int = 3
     tolerance: float = 0.02
     checkpoints: tuple[int, ...] = (10, 20, 40)
-    model_params: dict[str, Any] = field(default_factory=lambda: dict(FAST_MODEL_PARAMS))
+    estimator: str = "gp"
+    model_params: dict[str, Any] | None = None
+    failed_as_worst: bool = True
 
     def quick(self) -> BenchConfig:
         """Few seeds, one pair, a short budget: a smoke test that the loop runs."""
@@ -83,7 +85,11 @@ def load_bench_config(path: str | Path | None = None, quick: bool = False,
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         values = dict(data.get("bench", data))
         if "model" in data:
-            values["model_params"] = {**FAST_MODEL_PARAMS, **data["model"]}
+            model = dict(data["model"])
+            estimator = str(model.pop("estimator", values.get("estimator", "gp")))
+            values["estimator"] = estimator
+            base = dict(FAST_MODEL_PARAMS) if estimator == "xgboost" else {}
+            values["model_params"] = {**base, **model}
     values.update({k: v for k, v in overrides.items() if v is not None})
     known = BenchConfig.__dataclass_fields__
     unknown = sorted(set(values) - set(known))
@@ -183,7 +189,8 @@ def run_campaign(strategy_name: str, seed: int, spec: Any, space: pd.DataFrame,
     """One campaign; returns the best found utility after each experiment (``budget``,)."""
     params: dict[str, Any] = {}
     if strategy_name in ("coatml", "greedy"):
-        params = {"model_params": dict(cfg.model_params), "max_per_coating": cfg.max_per_coating}
+        params = {"model_params": cfg.model_params, "max_per_coating": cfg.max_per_coating,
+                  "estimator": cfg.estimator, "failed_as_worst": cfg.failed_as_worst}
         if strategy_name == "coatml":
             params["acquisition"] = cfg.acquisition
     strategy = make_strategy(strategy_name, **params)

@@ -85,24 +85,54 @@ class RandomStrategy(LoopStrategy):
 class CoatmlStrategy(LoopStrategy):
     """coatml's proposer with an in-memory, fast-retrained model.
 
-    ``feature_set``: the surrogate's features (default ``loop``: no composition features, which
-    are constant for the pair's electrode and electrolyte and give 4-40 records room to fit
-    noise); ``noise_free``: acquisition on the latent std (see
-    :class:`coatml.recommend.propose.Scorer`)."""
+    ``estimator``: the surrogate, ``"gp"`` (:class:`~coatml.models.gaussian_process.
+    DescriptorGP`, the default: the small-data choice) or ``"xgboost"`` (the boosted ensemble,
+    with ``model_params`` defaulting to :data:`FAST_MODEL_PARAMS`); ``feature_set``: the
+    surrogate's features (default ``loop``: no composition features, which are constant for the
+    pair's electrode and electrolyte and give 4-40 records room to fit noise); ``noise_free``:
+    acquisition on the latent std (see :class:`coatml.recommend.propose.Scorer`);
+    ``failed_as_worst``: a failed cell enters the surrogate's training rows with the worst value
+    measured so far (a cell that shorted or died is at least as bad as the worst working one),
+    besides training the feasibility model, so the surrogate also learns where not to go."""
 
     acquisition: str = "ei"
     max_per_coating: int = 1
-    model_params: dict[str, Any] = field(default_factory=lambda: dict(FAST_MODEL_PARAMS))
+    model_params: dict[str, Any] | None = None
     feature_set: str = LOOP_FEATURE_SET
     noise_free: bool = True
+    estimator: str = "gp"
+    failed_as_worst: bool = True
     name: ClassVar[str] = "coatml"
+
+    def _params(self, seed: int) -> dict[str, Any]:
+        base = self.model_params
+        if base is None:
+            base = dict(FAST_MODEL_PARAMS) if self.estimator == "xgboost" else {}
+        return {**base, "random_state": int(seed)}
+
+    def training_records(self, state: LoopState) -> pd.DataFrame:
+        """The campaign's records as the surrogate sees them (see ``failed_as_worst``)."""
+        from coatml.models.targets import get_target
+        from coatml.recommend.feasibility import failure_labels
+
+        records = state.records
+        if not self.failed_as_worst or records.empty:
+            return records
+        values = pd.to_numeric(records[state.target], errors="coerce")
+        failed = (failure_labels(records) == 1.0) & values.isna()
+        if not failed.any() or values.notna().sum() == 0:
+            return records
+        worst = values.min() if get_target(state.target).higher_is_better else values.max()
+        out = records.copy()
+        out[state.target] = values.where(~failed, worst)
+        return out
 
     def ask(self, state, n, seed):
         from coatml.models.surrogate import RecordModel
         from coatml.recommend.feasibility import FeasibilityModel
         from coatml.recommend.propose import Constraints, propose
 
-        params = {**self.model_params, "random_state": int(seed)}
+        params = self._params(seed)
         models = None
         try:
             with warnings.catch_warnings():
@@ -110,7 +140,8 @@ class CoatmlStrategy(LoopStrategy):
 
                 warnings.simplefilter("ignore", PrecursorWarning)
                 model = RecordModel(state.target, feature_set=self.feature_set,
-                                    estimator_params=params).fit(state.records)
+                                    estimator_params=params, estimator=self.estimator
+                                    ).fit(self.training_records(state))
             models = {state.target: model}
         except InsufficientDataError:
             models = None  # too few working cells yet: space-filling design

@@ -56,25 +56,45 @@ def training_rows(records: pd.DataFrame, target: str) -> pd.DataFrame:
     return records.loc[values.notna()]
 
 
-class RecordModel:
-    """Featurizer + :class:`~coatml.models.estimators.EnsembleRegressor` for one target.
+#: ``RecordModel(estimator=...)`` names: the boosted ensemble (what ``coatml train`` registers)
+#: and the descriptor Gaussian process (the closed loop's small-data surrogate).
+ESTIMATORS = ("xgboost", "gp")
 
-    ``estimator_params`` go to the ensemble (hyper-parameters, ``n_members``,
-    ``random_state``); ``feature_set`` names the feature set (TOML under ``features/``).
+
+class RecordModel:
+    """Featurizer + regressor for one target.
+
+    ``estimator``: ``"xgboost"`` (:class:`~coatml.models.estimators.EnsembleRegressor`) or
+    ``"gp"`` (:class:`~coatml.models.gaussian_process.DescriptorGP`); ``estimator_params`` go to
+    it (hyper-parameters, ``random_state``, ...); ``feature_set`` names the feature set (TOML
+    under ``features/``). The fitted regressor is ``ensemble_`` in both cases.
     """
 
     def __init__(self, target: str, feature_set: str = "default",
                  estimator_params: dict[str, Any] | None = None,
-                 min_records: int = MIN_RECORDS) -> None:
+                 min_records: int = MIN_RECORDS, estimator: str = "xgboost") -> None:
         self.target = target
         self.feature_set = feature_set
         self.estimator_params = estimator_params
         self.min_records = min_records
+        self.estimator = estimator
+
+    def _regressor(self) -> Any:
+        params = dict(self.estimator_params or {})
+        if self.estimator == "xgboost":
+            from coatml.models.estimators import EnsembleRegressor
+
+            return EnsembleRegressor(**params)
+        if self.estimator == "gp":
+            from coatml.models.gaussian_process import DescriptorGP
+
+            return DescriptorGP(**params)
+        raise ValueError(f"unknown estimator '{self.estimator}'; known: {ESTIMATORS}")
 
     def fit(self, records: pd.DataFrame) -> RecordModel:
         from coatml.features.pipeline import RecordFeaturizer
-        from coatml.models.estimators import EnsembleRegressor
 
+        regressor = self._regressor()
         self.target_ = get_target(self.target)
         rows = training_rows(records, self.target)
         if len(rows) < self.min_records:
@@ -86,7 +106,7 @@ class RecordModel:
         X = self.featurizer_.transform(rows)
         y = self.target_.forward(rows[self.target].to_numpy(dtype=float))
         self.feature_names_ = list(X.columns)
-        self.ensemble_ = EnsembleRegressor(**(self.estimator_params or {})).fit(X, y)
+        self.ensemble_ = regressor.fit(X, y)
         self.n_train_ = len(rows)
         return self
 

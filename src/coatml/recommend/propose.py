@@ -209,6 +209,32 @@ class Scorer:
         return PredictionBlock(np.stack(means, axis=1), np.stack(stds, axis=1), mem, p)
 
 
+    @property
+    def can_condition(self) -> bool:
+        """Every surrogate can condition on fantasised outcomes (a Gaussian process can)."""
+        return all(callable(getattr(m.ensemble_, "condition", None))
+                   for m in self.models.values())
+
+    def condition(self, rows: pd.DataFrame, block: PredictionBlock,
+                  cached: bool = True) -> Scorer:
+        """A scorer whose surrogates also condition on ``rows`` having come out at their
+        predicted means (``block``): the kriging believer of a batch."""
+        import copy
+
+        X = self.features(rows, cached)
+        models: dict[str, Any] = {}
+        for j, (target, model) in enumerate(self.models.items()):
+            names = getattr(model, "feature_names_", None)
+            Xm = X.reindex(columns=names) if names is not None else _quiet(model.featurize, rows)
+            sign = 1.0 if model.target_.higher_is_better else -1.0
+            new = copy.copy(model)
+            new.ensemble_ = model.ensemble_.condition(Xm, sign * block.mean[:, j])
+            models[target] = new
+        out = copy.copy(self)
+        out.models = models
+        return out
+
+
 def _unwrap(model: Any) -> Any:
     """A registry :class:`LoadedModel` -> its Surrogate; a Surrogate stays as it is."""
     if hasattr(model, "ensemble_"):
@@ -314,8 +340,14 @@ def _penalty(rows: pd.DataFrame, keys: np.ndarray, j: int) -> np.ndarray:
 
 
 def _select(rows: pd.DataFrame, block: PredictionBlock, strategy: Acquisition,
-            ctx: AcqContext, n: int, c: Constraints) -> tuple[list[int], list[float]]:
-    """Greedy diverse batch from the pool: ``(positions, scores)``."""
+            ctx: AcqContext, n: int, c: Constraints, scorer: Scorer | None = None,
+            cached: bool = True) -> tuple[list[int], list[float]]:
+    """Greedy diverse batch from the pool: ``(positions, scores)``.
+
+    With a ``scorer`` whose surrogates can condition (a Gaussian process), each pick is also
+    fantasised at its predicted mean and the pool re-scored (kriging believer), so the std
+    around a pick shrinks before the next one is chosen."""
+    believer = scorer if scorer is not None and scorer.can_condition else None
     keys = _coating_key(rows)
     p = block.p_working if block.p_working is not None else np.ones(block.n)
     penalty = np.ones(block.n)
@@ -344,6 +376,10 @@ def _select(rows: pd.DataFrame, block: PredictionBlock, strategy: Acquisition,
             allowed &= keys != keys[j]
         penalty *= _penalty(rows, keys, j)
         ctx = strategy.update(ctx, block.take(np.array([j])))
+        if believer is not None and i + 1 < n:
+            believer = believer.condition(rows.iloc[[j]], block.take(np.array([j])), cached)
+            fresh = believer.block(rows, cached)
+            block = replace(block, std=fresh.std, members=fresh.members)
     return picks, scores
 
 
@@ -615,7 +651,7 @@ def propose(
     else:
         rows, chosen_block = pool.rows, pool.block
         assert chosen_block is not None
-        picks, scores = _select(rows, chosen_block, acq, ctx, n, c)
+        picks, scores = _select(rows, chosen_block, acq, ctx, n, c, scorer)
     assert chosen_block is not None
     if len(picks) < n:
         messages.append(f"only {len(picks)} recipes satisfy the constraints (asked for {n})")
