@@ -41,7 +41,9 @@ def test_quick_bench_runs_the_loop(tmp_path: Path) -> None:
     assert set(result.summary["strategy"]) == set(cfg.strategies)
     for name in ("table", "plot", "campaigns", "summary"):
         assert result.files[name].is_file()
-    assert "| all | coatml |" in result.files["table"].read_text()
+    table = result.files["table"].read_text()
+    assert "| all | coatml |" in table
+    assert "Random search, exact" in table and result.files["random_exact"].is_file()
 
 
 def test_campaigns_are_seeded() -> None:
@@ -113,3 +115,27 @@ def test_model_table_picks_the_in_loop_surrogate(tmp_path: Path) -> None:
     assert CoatmlStrategy(estimator="xgboost")._params(1) == {**FAST_MODEL_PARAMS,
                                                               "random_state": 1}
     assert CoatmlStrategy()._params(4) == {"random_state": 4}
+
+
+@pytest.mark.parametrize("n_space,n_target", [(5, 1), (30, 4), (768, 29), (12, 12), (7, 0)])
+def test_random_survival_is_the_hypergeometric_tail(n_space: int, n_target: int) -> None:
+    from math import comb
+
+    from coatml.bench.loop import random_survival
+
+    ks = np.arange(n_space + 1)
+    expected = [comb(n_space - n_target, int(k)) / comb(n_space, int(k)) for k in ks]
+    np.testing.assert_allclose(random_survival(n_space, n_target, ks), expected, rtol=1e-9,
+                               atol=1e-12)
+
+
+def test_random_exact_agrees_with_sampling() -> None:
+    from coatml.bench.loop import random_exact
+
+    table = random_exact({"a": (200, 6), "b": (50, 10)}, budget=20).set_index("pair")
+    rng = np.random.default_rng(0)
+    for label, (n, g) in {"a": (200, 6), "b": (50, 10)}.items():
+        firsts = np.array([np.argmax(rng.permutation(n)[:n] < g) + 1 for _ in range(4000)])
+        assert abs(np.median(firsts) - table.loc[label, "median_experiments"]) <= 1
+        assert abs((firsts <= 20).mean() - table.loc[label, "reached_within_budget"]) < 0.03
+    assert table.loc["all", "target_recipes"] == 16

@@ -128,3 +128,44 @@ def test_bad_objective_exits_2(ws: Path) -> None:
     res = CliRunner().invoke(app, ["propose", *PAIR, "--objective", "speed"])
     assert res.exit_code == 2
     assert "objective must be one of" in res.output
+
+
+def test_propose_with_the_pair_gp(ws: Path, tmp_path: Path) -> None:
+    """No champion is needed: the GP is fitted on the pair's 30 synthetic records."""
+    runner = CliRunner()
+    out = tmp_path / "gp.csv"
+    res = runner.invoke(app, ["propose", *PAIR, "--n", "3", "--max-candidates", "20",
+                              "--surrogate", "gp", "--per-coating", "2", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "pair GP of capacity_retention_pct fitted on" in res.output
+    assert "space-filling" not in res.output and "Stopping signal" in res.output
+    batch = pd.read_csv(out)
+    assert len(batch) == 3 and batch[f"pred_{RET}_std"].gt(0).all()
+
+    # another pair has no records: the GP cannot be fitted and the batch is space-filling
+    res = runner.invoke(app, ["propose", "--electrode", "LiCoO2", "--electrolyte", LPSCL,
+                              "--n", "2", "--max-candidates", "10", "--surrogate", "gp",
+                              "--out", str(tmp_path / "other.csv")])
+    assert res.exit_code == 0, res.output
+    assert "0 measured record(s)" in res.output and "space-filling" in res.output
+
+    res = runner.invoke(app, ["campaign", "new", "g1", *PAIR, "--max-candidates", "20"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["campaign", "next", "g1", "--n", "2", "--surrogate", "gp",
+                              "--out", str(tmp_path / "g1.csv")])
+    assert res.exit_code == 0, res.output
+    assert "pair GP" in res.output
+
+    res = runner.invoke(app, ["propose", *PAIR, "--surrogate", "forest"])
+    assert res.exit_code == 2 and "champion or gp" in res.output
+
+
+def test_failed_as_worst_matches_targets_direction() -> None:
+    from coatml.recommend.surrogates import failed_as_worst
+
+    records = pd.DataFrame({RET: [70.0, np.nan, 90.0], "interface_resistance_ohm_cm2":
+                            [5.0, np.nan, 50.0], "outcome_note": ["", "cell shorted", ""]})
+    assert failed_as_worst(records, RET)[RET].tolist() == [70.0, 70.0, 90.0]
+    res = failed_as_worst(records, "interface_resistance_ohm_cm2")
+    assert res["interface_resistance_ohm_cm2"].tolist() == [5.0, 50.0, 50.0]
+    assert failed_as_worst(records.iloc[[0, 2]], RET).equals(records.iloc[[0, 2]])

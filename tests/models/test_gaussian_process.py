@@ -32,8 +32,7 @@ def test_estimator_contract() -> None:
     gp.fit(X, y)
     names = list(gp.get_feature_names_out())
     assert names == ["process__log10_thickness_nm", "physics__coating_oxidation_v",
-                     "process__log10_thickness_nm__missing",
-                     "physics__coating_oxidation_v__missing"]
+                     "descriptors_missing_share"]
     assert gp.n_features_in_ == 3
 
 
@@ -63,7 +62,7 @@ def test_missing_descriptor_is_filled_and_flagged() -> None:
     X.loc[X.index[:4], "physics__coating_oxidation_v"] = np.nan
     gp = DescriptorGP(descriptors=DESCRIPTORS, random_state=0).fit(X, y)
     Z = gp._design(X)
-    assert np.all(Z[:4, 3] == 1.0) and np.all(Z[4:, 3] == 0.0)
+    assert np.all(Z[:4, 2] == 0.5) and np.all(Z[4:, 2] == 0.0)  # 1 of 2 descriptors missing
     assert np.all(np.isfinite(Z))
     assert np.all(np.isfinite(gp.predict(X)))
 

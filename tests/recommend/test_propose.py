@@ -205,11 +205,11 @@ def test_observed_pair_rows_match_aliases_and_formulas() -> None:
     """Records written with the formula count for a pair named by its alias."""
     import pandas as pd
 
-    from coatml.recommend.propose import _pair_rows
+    from coatml.recommend.propose import pair_records
 
     observed = pd.DataFrame({"electrode": ["LiNi0.8Mn0.1Co0.1O2", "LiCoO2", "NMC811"],
                              "electrolyte": ["Li6PS5Cl", "Li6PS5Cl", "LPSCl"]})
-    rows = _pair_rows(observed, "NMC811", "Li6PS5Cl")
+    rows = pair_records(observed, "NMC811", "Li6PS5Cl")
     assert list(rows.index) == [0, 2]
 
 

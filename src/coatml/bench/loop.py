@@ -15,7 +15,12 @@ Scores (noise-free, from ``expected``):
 * experiments to target: the first ``k`` with best found within ``tolerance`` (2 %) of the best
   achievable (``inf`` when the budget ends first);
 * simple regret after ``k``: best achievable minus best found (percentage points of retention;
-  decades of resistance).
+  decades of resistance);
+* random search, exact: with ``G`` target recipes among ``N``, uniform sampling without
+  replacement needs more than ``k`` experiments with probability ``C(N-G, k) / C(N, k)``, which
+  gives its median and its chance of reaching the target within the budget without sampling
+  noise (and without failed cells, so it flatters random search: a hit whose cell fails does
+  not count in the campaigns). 20 seeds of the random strategy scatter widely around it.
 
 Per strategy the report gives the median and interquartile range over seeds (pooled over
 pairs, and per pair) of the experiments to target and the median regret after 10, 20 and 40
@@ -136,9 +141,56 @@ class BenchResult:
     best: dict[str, float]
     seconds: float
     files: dict[str, Path] = field(default_factory=dict)
+    random_exact: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def markdown(self) -> str:
-        return summary_markdown(self.summary, self.config)
+        text = summary_markdown(self.summary, self.config)
+        if len(self.random_exact):
+            text += "\n\n" + random_exact_markdown(self.random_exact, self.config)
+        return text
+
+
+def random_survival(n_space: int, n_target: int, ks: np.ndarray) -> np.ndarray:
+    """``P(T > k)`` for uniform sampling without replacement: no target recipe among the first
+    ``k`` of ``n_space`` when ``n_target`` of them are targets (``C(N-G, k) / C(N, k)``)."""
+    from scipy.special import gammaln
+
+    ks = np.asarray(ks, dtype=float)
+    free = n_space - n_target
+    out = np.zeros_like(ks)
+    ok = ks <= free
+    k = ks[ok]
+    out[ok] = np.exp(gammaln(free + 1) - gammaln(free - k + 1)
+                     - gammaln(n_space + 1) + gammaln(n_space - k + 1))
+    return out
+
+
+def random_exact(sizes: dict[str, tuple[int, int]], budget: int) -> pd.DataFrame:
+    """Random search's exact median experiments to target and chance of reaching it within
+    ``budget``, per pair and pooled (an equal mixture of the pairs): ``sizes`` maps a pair
+    label to ``(recipes, target recipes)``."""
+    rows = []
+    horizon = max(n for n, _ in sizes.values()) + 1
+    ks = np.arange(horizon + 1)
+    curves = {label: random_survival(n, g, ks) for label, (n, g) in sizes.items()}
+    for label, surv in [("all", np.mean(list(curves.values()), axis=0)), *curves.items()]:
+        median = float(ks[np.argmax(surv <= 0.5)]) if (surv <= 0.5).any() else float("inf")
+        n, g = sizes.get(label, (sum(v[0] for v in sizes.values()),
+                                 sum(v[1] for v in sizes.values())))
+        rows.append({"pair": label, "recipes": n, "target_recipes": g,
+                     "median_experiments": median,
+                     "reached_within_budget": float(1.0 - surv[min(budget, horizon)])})
+    return pd.DataFrame(rows)
+
+
+def random_exact_markdown(table: pd.DataFrame, cfg: BenchConfig) -> str:
+    lines = ["Random search, exact (no sampling noise; failed cells ignored, which flatters it):",
+             "", "| pair | recipes | target recipes | experiments to target: median | "
+             f"reached within {cfg.budget} |", "|---|---|---|---|---|"]
+    for _, r in table.iterrows():
+        lines.append(f"| {r['pair']} | {int(r['recipes'])} | {int(r['target_recipes'])} | "
+                     f"{r['median_experiments']:g} | {100 * r['reached_within_budget']:.0f} % |")
+    return "\n".join(lines)
 
 
 def _pair_label(pair: Sequence[str]) -> str:
@@ -239,12 +291,14 @@ def run_bench(cfg: BenchConfig, simulator: Any | None = None, out_dir: str | Pat
     if obj.multi:
         raise ValueError("the benchmark scores one target: objective retention or resistance")
     target = obj.targets[0]
-    rows, curves, bests = [], {}, {}
+    rows, curves, bests, sizes = [], {}, {}, {}
     for pair in cfg.pairs:
         label = _pair_label(pair)
         spec, space, features, truth = _prepare_pair(pair, cfg, simulator, target)
         best = float(np.nanmax(truth))
         bests[label] = best
+        on_target = _reached(truth, best, target, cfg.tolerance) & np.isfinite(truth)
+        sizes[label] = (len(space), int(on_target.sum()))
         floor = float(np.nanmin(truth))
         if progress:
             progress(f"{label}: {len(space)} recipes, best achievable {_fmt(best, target)}")
@@ -269,7 +323,8 @@ def run_bench(cfg: BenchConfig, simulator: Any | None = None, out_dir: str | Pat
                 progress(f"  {name}: median experiments to target {med:g}")
     campaigns = pd.DataFrame(rows)
     summary = summarise(campaigns, cfg)
-    result = BenchResult(cfg, campaigns, curves, summary, bests, time.perf_counter() - t0)
+    result = BenchResult(cfg, campaigns, curves, summary, bests, time.perf_counter() - t0,
+                         random_exact=random_exact(sizes, cfg.budget))
     if out_dir is not None:
         result.files = write_outputs(result, Path(out_dir))
     if tracker is not None:
@@ -369,6 +424,9 @@ def write_outputs(result: BenchResult, out_dir: Path) -> dict[str, Path]:
         encoding="utf-8")
     result.campaigns.to_csv(files["campaigns"], index=False)
     result.summary.to_csv(files["summary"], index=False)
+    if len(result.random_exact):
+        files["random_exact"] = out_dir / "bench_random_exact.csv"
+        result.random_exact.to_csv(files["random_exact"], index=False)
     files["config"].write_text(json.dumps(asdict(result.config), indent=2, default=str),
                                encoding="utf-8")
     plot_regret(result, files["plot"])
@@ -395,6 +453,13 @@ def log_to_mlflow(result: BenchResult, tracker: Any) -> str:
         for k in cfg.checkpoints:
             client.log_metric(rid, f"{name}.median_regret_at_{k}",
                               float(r[f"median_regret_at_{k}"]))
+    exact = result.random_exact
+    if len(exact):
+        pooled = exact[exact["pair"] == "all"].iloc[0]
+        if np.isfinite(pooled["median_experiments"]):
+            client.log_metric(rid, "random_exact.median_experiments_to_target",
+                              float(pooled["median_experiments"]))
+        client.log_metric(rid, "random_exact.reached", float(pooled["reached_within_budget"]))
     client.log_metric(rid, "seconds", float(result.seconds))
     files = result.files
     if not files:

@@ -112,20 +112,11 @@ class CoatmlStrategy(LoopStrategy):
 
     def training_records(self, state: LoopState) -> pd.DataFrame:
         """The campaign's records as the surrogate sees them (see ``failed_as_worst``)."""
-        from coatml.models.targets import get_target
-        from coatml.recommend.feasibility import failure_labels
+        from coatml.recommend.surrogates import failed_as_worst
 
-        records = state.records
-        if not self.failed_as_worst or records.empty:
-            return records
-        values = pd.to_numeric(records[state.target], errors="coerce")
-        failed = (failure_labels(records) == 1.0) & values.isna()
-        if not failed.any() or values.notna().sum() == 0:
-            return records
-        worst = values.min() if get_target(state.target).higher_is_better else values.max()
-        out = records.copy()
-        out[state.target] = values.where(~failed, worst)
-        return out
+        if not self.failed_as_worst:
+            return state.records
+        return failed_as_worst(state.records, state.target)
 
     def ask(self, state, n, seed):
         from coatml.models.surrogate import RecordModel

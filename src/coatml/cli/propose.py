@@ -18,6 +18,21 @@ campaign_app = typer.Typer(help="Keep a lab loop: propose, measure, add, retrain
 
 OBJECTIVE_HELP = "retention, resistance or both"
 STRATEGY_HELP = "auto, ei, ucb, thompson, mean, parego or ehvi (auto: ei; parego for both)"
+SURROGATE_HELP = ("champion: the registered champion models (literature + all data); gp: a "
+                  "Gaussian process fitted now on this pair's measured records (what `coatml "
+                  "bench` measures)")
+
+
+def pick_models(surrogate: str, tracker: Any, targets: tuple[str, ...], observed: Any,
+                electrode: str, electrolyte: str, seed: int) -> tuple[dict[str, Any], list[str]]:
+    """The surrogates a batch is scored with: champions or the pair GP (with its notes)."""
+    if surrogate == "champion":
+        return load_champions(tracker, targets), []
+    if surrogate == "gp":
+        from coatml.recommend.surrogates import fit_pair_surrogates
+
+        return fit_pair_surrogates(observed, electrode, electrolyte, targets, seed=seed)
+    fail(f"--surrogate must be champion or gp, not '{surrogate}'")
 
 
 def load_champions(tracker: Any, targets: tuple[str, ...]) -> dict[str, Any]:
@@ -89,10 +104,11 @@ def propose_cmd(
     max_candidates: Annotated[int | None, typer.Option(
         help="Cap on candidate coatings (library first, then a seeded sample).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the random draws.")] = 0,
+    surrogate: Annotated[str, typer.Option(help=SURROGATE_HELP)] = "champion",
     out: Annotated[Path | None, typer.Option(help="CSV of the batch (record schema).")] = None,
     workspace: workspace_option = None,
 ) -> None:
-    """Propose the next batch of ALD/MLD recipes from the champion models."""
+    """Propose the next batch of ALD/MLD recipes (champion models or a pair GP)."""
     from coatml.recommend.acquisition import Objective
     from coatml.recommend.propose import propose
     from coatml.recommend.space import SpaceSpec
@@ -105,9 +121,12 @@ def propose_cmd(
         fail(str(exc))
     ws = _common.workspace(workspace)
     tracker = tracker_for(ws)
-    models = load_champions(tracker, obj.targets)
     with ws.store() as store:
         observed = store.to_frame()
+    models, notes = pick_models(surrogate, tracker, obj.targets, observed, electrode,
+                                electrolyte, seed)
+    for note in notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
     spec = SpaceSpec(electrode, electrolyte, coated_component=coated_component,
                      max_candidates=max_candidates, seed=seed)
     constraints = _constraints(family, exclude_elements, max_temperature, max_thickness,
@@ -187,10 +206,11 @@ def campaign_next(
     max_thickness: Annotated[float | None, typer.Option(help="nm")] = None,
     max_coatings: Annotated[int | None, typer.Option(help="Distinct coatings.")] = None,
     per_coating: Annotated[int, typer.Option(help="Recipes per coating.")] = 1,
+    surrogate: Annotated[str, typer.Option(help=SURROGATE_HELP)] = "champion",
     out: Annotated[Path | None, typer.Option(help="CSV of the batch.")] = None,
     workspace: workspace_option = None,
 ) -> None:
-    """Propose the campaign's next batch (logged to MLflow with the champion versions)."""
+    """Propose the campaign's next batch (logged to MLflow with the model versions)."""
     from coatml.recommend.campaign import Campaign
     from coatml.tracking.training import tracker_for
 
@@ -208,10 +228,15 @@ def campaign_next(
         except CoatmlError as exc:
             fail(str(exc))
 
-        models = load_champions(tracker, Objective.parse(camp.objective).targets)
+        observed = store.to_frame()
+        models, notes = pick_models(surrogate, tracker, Objective.parse(camp.objective).targets,
+                                    observed, camp.electrode, camp.electrolyte,
+                                    int(camp.settings.get("seed", 0)))
+        for note in notes:
+            console.print(f"[yellow]note:[/] {note}", highlight=False)
         try:
             proposal = camp.next(n, models=models, tracker=tracker, constraints=constraints,
-                                 strategy=strategy)
+                                 strategy=strategy, observed=observed)
         except (CoatmlError, ValueError) as exc:
             fail(str(exc))
     target = out or ws.outputs_dir / f"{proposal.batch_id}.csv"

@@ -110,6 +110,12 @@ class RecordModel:
         self.n_train_ = len(rows)
         return self
 
+    @property
+    def label(self) -> str:
+        """What this in-memory model is, for logs: ``gp/loop on 12 records``."""
+        n = getattr(self, "n_train_", 0)
+        return f"{self.estimator}/{self.feature_set} on {n} records"
+
     def featurize(self, records: pd.DataFrame) -> pd.DataFrame:
         X = self.featurizer_.transform(records)
         return X.reindex(columns=self.feature_names_)

@@ -256,7 +256,8 @@ class Campaign:
                 versions.append({"target": target, "name": str(model.name),
                                  "version": str(model.version), "run_id": str(model.run_id)})
             else:
-                versions.append({"target": target, "name": type(model).__name__,
+                versions.append({"target": target,
+                                 "name": str(getattr(model, "label", type(model).__name__)),
                                  "version": "in-memory", "run_id": ""})
         if observed is None and self.store is not None:
             observed = self.store.to_frame()

@@ -52,7 +52,7 @@ from coatml.recommend.acquisition import (
 )
 from coatml.recommend.space import SpaceSpec, candidate_table, iter_recipe_space
 
-__all__ = ["Constraints", "Proposal", "Scorer", "StoppingSignal", "propose"]
+__all__ = ["Constraints", "Proposal", "Scorer", "StoppingSignal", "pair_records", "propose"]
 
 #: Record-schema columns of a proposed recipe, in output order.
 RECIPE_COLUMNS = (
@@ -482,7 +482,8 @@ def _maximin(rows: pd.DataFrame, n: int, c: Constraints, rng: np.random.Generato
 # ---------------------------------------------------------------------------------------------
 
 
-def _pair_rows(observed: pd.DataFrame | None, electrode: str, electrolyte: str) -> pd.DataFrame:
+def pair_records(observed: pd.DataFrame | None, electrode: str, electrolyte: str
+                 ) -> pd.DataFrame:
     if observed is None or len(observed) == 0:
         return pd.DataFrame()
     e = _material_keys(observed["electrode"])
@@ -596,7 +597,7 @@ def propose(
     pool_size = pool_size or max(400, 50 * n)
     exclude = set(exclude_index) if exclude_index is not None else set()
     batch_id = batch_id or _batch_id(spec, seed)
-    pair = _pair_rows(observed, spec.electrode, spec.electrolyte)
+    pair = pair_records(observed, spec.electrode, spec.electrolyte)
     messages: list[str] = []
     models = {t: m for t, m in (models or {}).items() if m is not None}
     usable = models and all(t in models for t in obj.targets)
