@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def test_campaign_round_trip(database_url: str, seed_records: pd.DataFrame) -> N
     status = Campaign.load(store, "nmc-lpscl").status()
     assert (status["status"] == "pending").sum() == 3
     assert set(status["proposal_id"]) == set(prop.batch["proposal_id"])
-    assert status["model_versions"].str.contains("RecordModel/in-memory").all()
+    assert status["model_versions"].str.contains(r"xgboost/default on \d+ records/in-memory").all()
 
     results = _measure(prop.batch)
     n_before = store.count()
@@ -145,7 +146,8 @@ def test_batch_is_an_mlflow_run_linked_to_model_versions(tmp_path: Path,
     assert isinstance(run_id, str) and len(run_id) > 8
     run = tracker.client().get_run(run_id)
     assert run.data.tags["coatml.kind"] == "proposal"
-    assert run.data.tags[f"coatml.model.{RET}"] == "RecordModel/in-memory"
+    assert re.fullmatch(r"xgboost/default on \d+ records/in-memory",
+                        run.data.tags[f"coatml.model.{RET}"])
     assert run.data.params["n"] == "2"
     assert prop.batch_id == run.data.tags["coatml.batch_id"]
     store.close()
