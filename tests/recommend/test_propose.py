@@ -259,3 +259,14 @@ def test_gp_batch_is_diverse_and_valid(spec, gp_model, observed) -> None:
 def test_unknown_estimator_is_named(observed) -> None:
     with pytest.raises(ValueError, match="unknown estimator 'forest'"):
         RecordModel(RET, estimator="forest").fit(observed)
+
+
+def test_gp_same_temperature_batch(spec, gp_model, observed) -> None:
+    prop = propose(spec, gp_model, "retention", 3, "ei",
+                   Constraints(max_per_coating=2, same_temperature=True), seed=2,
+                   observed=observed)
+    batch = prop.batch
+    assert len(batch) == 3 and batch["temperature_c"].nunique() == 1
+    assert prop.temperature_c == batch["temperature_c"].iloc[0]
+    keys = set(zip(batch["coating"], batch["thickness_nm"], strict=True))
+    assert len(keys) == 3

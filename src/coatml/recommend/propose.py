@@ -427,7 +427,7 @@ def _same_temperature(rows: pd.DataFrame, scorer: Scorer | None, strategy: Acqui
         else:
             assert strategy is not None and ctx is not None
             block = scorer.block(sub, cached=False)
-            picks, scores = _select(sub, block, strategy, ctx, n, c)
+            picks, scores = _select(sub, block, strategy, ctx, n, c, scorer, cached=False)
             total = float(np.sum(scores))
         if len(picks) < n:
             continue
