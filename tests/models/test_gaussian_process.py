@@ -115,3 +115,31 @@ def test_default_descriptors_are_loop_features() -> None:
         "test_temperature_c": 25.0}])
     names = set(RecordFeaturizer(feature_set="loop").fit(records).get_feature_names_out())
     assert set(DEFAULT_DESCRIPTORS) <= names
+
+
+def test_bounded_target_stays_in_its_range_when_extrapolating() -> None:
+    X, y = _frame(15, seed=9)
+    y = np.clip(60.0 + 30.0 * (X["process__log10_thickness_nm"].to_numpy() + 0.3), 1.0, 99.0)
+    far = pd.DataFrame({"process__log10_thickness_nm": [3.0, -3.0],
+                        "physics__coating_oxidation_v": [4.0, 4.0], "ignored__column": [0.0, 0.0]})
+    free = DescriptorGP(descriptors=DESCRIPTORS, random_state=0).fit(X, y)
+    bounded = DescriptorGP(descriptors=DESCRIPTORS, bounds=(0.0, 100.0), random_state=0).fit(X, y)
+    assert free.predict(far)[0] > 100.0  # the linear trend runs past the physical limit ...
+    dist = bounded.predict_dist(far)
+    for col in ("mean", "lo95", "lo68", "hi68", "hi95"):
+        assert np.all((dist[col] > 0.0) & (dist[col] < 100.0))  # ... the bounded GP does not
+    assert np.all(dist["lo95"] <= dist["mean"]) and np.all(dist["mean"] <= dist["hi95"])
+    members = bounded.predict_members(far)
+    assert np.all((members > 0.0) & (members < 100.0))
+    inside = bounded.predict(X)
+    assert float(np.sqrt(np.mean((inside - y) ** 2))) < 0.2 * float(np.std(y))
+    with pytest.raises(ValueError, match="low < high"):
+        DescriptorGP(descriptors=DESCRIPTORS, bounds=(5.0, 5.0)).fit(X, y)
+
+
+def test_record_model_passes_the_target_range() -> None:
+    from coatml.models.surrogate import RecordModel
+
+    assert RecordModel("capacity_retention_pct", estimator="gp")._regressor().bounds == (0.0,
+                                                                                         100.0)
+    assert RecordModel("interface_resistance_ohm_cm2", estimator="gp")._regressor().bounds is None

@@ -26,6 +26,12 @@ settings and thickest films merely because their raw values were large. The targ
 centred and scaled by the training mean and std. Hyper-parameters are fitted by maximum
 marginal likelihood with ``n_restarts`` seeded restarts.
 
+A bounded target (``bounds``, e.g. retention in 0-100 %) is modelled as ``logit`` of its share
+of the range, so that neither the mean nor the linear trend can promise 107 % retention (which
+the untransformed GP did on NMC811 | Li6PS5Cl for 10 nm films, extrapolating the "thicker is
+better" of thin records). Means and intervals are mapped back through the monotone inverse
+(the mean is then the posterior median), stds by the delta method.
+
 It offers the interface of :class:`coatml.models.estimators.EnsembleRegressor` that scoring
 uses: ``predict_dist`` (``mean``, ``std``, ``epistemic_std`` (latent), ``noise_std``,
 Gaussian bounds; model space) and ``predict_members``: ``n_members`` draws from the marginal
@@ -48,7 +54,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from coatml.models.targets import gaussian_frame
+from coatml.models.targets import Z68, Z95, gaussian_frame
 
 __all__ = ["DEFAULT_DESCRIPTORS", "DescriptorGP"]
 
@@ -93,20 +99,55 @@ class DescriptorGP(RegressorMixin, BaseEstimator):
         Posterior draws returned by :meth:`predict_members`.
     interval_scale
         Multiplies the predictive std (same meaning as in ``EnsembleRegressor``).
+    bounds
+        ``(low, high)`` of a bounded target, or ``None``; values are clipped to 0.1 % of the
+        range inside the bounds before the logit.
     random_state
         Seed of the optimiser restarts and the posterior draws.
     """
 
     def __init__(self, descriptors: Mapping[str, float] | None = None, nu: float = 2.5,
                  linear_trend: bool = True, n_restarts: int = 1, n_members: int = 16,
-                 interval_scale: float = 1.0, random_state: int = 0) -> None:
+                 interval_scale: float = 1.0, bounds: tuple[float, float] | None = None,
+                 random_state: int = 0) -> None:
         self.descriptors = descriptors
         self.nu = nu
         self.linear_trend = linear_trend
         self.n_restarts = n_restarts
         self.n_members = n_members
         self.interval_scale = interval_scale
+        self.bounds = bounds
         self.random_state = random_state
+
+    def _bounds(self) -> tuple[float, float] | None:
+        if self.bounds is None:
+            return None
+        lo, hi = (float(v) for v in self.bounds)
+        if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+            raise ValueError(f"bounds must be (low, high) with low < high, not {self.bounds}")
+        return lo, hi
+
+    def _to_z(self, y: np.ndarray) -> np.ndarray:
+        """Target -> modelled value (logit of the share of the range for a bounded target)."""
+        b = self._bounds()
+        if b is None:
+            return y
+        share = np.clip((y - b[0]) / (b[1] - b[0]), 1e-3, 1.0 - 1e-3)
+        return np.log(share / (1.0 - share))
+
+    def _from_z(self, z: np.ndarray) -> np.ndarray:
+        b = self._bounds()
+        if b is None:
+            return z
+        return b[0] + (b[1] - b[0]) / (1.0 + np.exp(-z))
+
+    def _slope(self, z: np.ndarray) -> np.ndarray:
+        """d target / d z at ``z`` (delta method)."""
+        b = self._bounds()
+        if b is None:
+            return np.ones_like(z)
+        s = 1.0 / (1.0 + np.exp(-z))
+        return (b[1] - b[0]) * s * (1.0 - s)
 
     def _descriptor_scales(self) -> dict[str, float]:
         spec = dict(DEFAULT_DESCRIPTORS if self.descriptors is None else self.descriptors)
@@ -158,8 +199,9 @@ class DescriptorGP(RegressorMixin, BaseEstimator):
         self.fill_values_ = np.where(np.isfinite(med), med, 0.0)
         self.center_ = np.where(np.isnan(raw), self.fill_values_, raw).mean(axis=0)
         Z = self._design(X)
-        self.y_mean_ = float(y_arr.mean())
-        self.y_scale_ = float(y_arr.std()) or 1.0
+        z_arr = self._to_z(y_arr)
+        self.y_mean_ = float(z_arr.mean())
+        self.y_scale_ = float(z_arr.std()) or 1.0
         dims = Z.shape[1]
         kernel = ConstantKernel(1.0, (1e-2, 1e2)) * Matern(
             length_scale=np.ones(dims), length_scale_bounds=(1e-1, 1e2), nu=self.nu)
@@ -175,13 +217,15 @@ class DescriptorGP(RegressorMixin, BaseEstimator):
 
         with warnings.catch_warnings(), threadpool_limits(1):
             warnings.simplefilter("ignore", ConvergenceWarning)
-            gp.fit(Z, (y_arr - self.y_mean_) / self.y_scale_)
+            gp.fit(Z, (z_arr - self.y_mean_) / self.y_scale_)
         self.gp_ = gp
         self.noise_var_ = float(gp.kernel_.k2.noise_level) * self.y_scale_ ** 2
         self.n_train_ = len(y_arr)
         return self
 
     def _latent(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and latent std of the modelled value ``z`` (target units when the
+        target is unbounded)."""
         check_is_fitted(self, "gp_")
         with threadpool_limits(1):
             mean, std = self.gp_.predict(self._design(X), return_std=True)
@@ -191,19 +235,24 @@ class DescriptorGP(RegressorMixin, BaseEstimator):
         return self.y_mean_ + self.y_scale_ * mean, self.y_scale_ * latent
 
     def predict(self, X: Any) -> np.ndarray:
-        """Posterior mean (model space)."""
-        return self._latent(X)[0]
+        """Posterior mean (median for a bounded target), model space."""
+        return self._from_z(self._latent(X)[0])
 
     def predict_dist(self, X: Any) -> pd.DataFrame:
         """``mean``, ``std`` (latent and noise), ``epistemic_std`` (latent), ``noise_std`` and
-        Gaussian bounds, model space."""
-        mean, latent = self._latent(X)
-        noise = np.full_like(mean, np.sqrt(self.noise_var_))
-        std = float(self.interval_scale) * np.sqrt(latent ** 2 + noise ** 2)
+        68 / 95 % bounds, model space. For a bounded target the bounds are the transformed
+        quantiles (inside the range) and the stds are delta-method stds."""
+        mean_z, latent_z = self._latent(X)
+        scale = float(self.interval_scale)
+        noise_z = np.full_like(mean_z, np.sqrt(self.noise_var_))
+        total_z = scale * np.sqrt(latent_z ** 2 + noise_z ** 2)
+        slope = self._slope(mean_z)
         index = X.index if isinstance(X, pd.DataFrame) else None
-        out = gaussian_frame(mean, std, index=index)
-        out.insert(2, "epistemic_std", latent)
-        out.insert(3, "noise_std", noise)
+        out = gaussian_frame(self._from_z(mean_z), total_z * slope, index=index)
+        for col, k in (("lo95", -Z95), ("lo68", -Z68), ("hi68", Z68), ("hi95", Z95)):
+            out[col] = self._from_z(mean_z + k * total_z)
+        out.insert(2, "epistemic_std", latent_z * slope)
+        out.insert(3, "noise_std", noise_z * slope)
         return out
 
     def predict_members(self, X: Any) -> np.ndarray:
@@ -211,7 +260,7 @@ class DescriptorGP(RegressorMixin, BaseEstimator):
         mean, latent = self._latent(X)
         rng = np.random.default_rng(self.random_state)
         z = rng.standard_normal((int(self.n_members), len(mean)))
-        return mean[None, :] + float(self.interval_scale) * latent[None, :] * z
+        return self._from_z(mean[None, :] + float(self.interval_scale) * latent[None, :] * z)
 
     def condition(self, X: Any, y: Any) -> DescriptorGP:
         """A copy whose posterior also conditions on ``(X, y)``, with the fitted kernel kept
@@ -223,7 +272,7 @@ class DescriptorGP(RegressorMixin, BaseEstimator):
         from sklearn.gaussian_process import GaussianProcessRegressor
 
         check_is_fitted(self, "gp_")
-        y_arr = (np.asarray(y, dtype=float).ravel() - self.y_mean_) / self.y_scale_
+        y_arr = (self._to_z(np.asarray(y, dtype=float).ravel()) - self.y_mean_) / self.y_scale_
         Z = np.vstack([self.gp_.X_train_, self._design(X)])
         targets = np.concatenate([np.asarray(self.gp_.y_train_, dtype=float).ravel(), y_arr])
         gp = GaussianProcessRegressor(self.gp_.kernel_, optimizer=None, normalize_y=False)

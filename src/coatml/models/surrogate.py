@@ -88,6 +88,7 @@ class RecordModel:
         if self.estimator == "gp":
             from coatml.models.gaussian_process import DescriptorGP
 
+            params.setdefault("bounds", get_target(self.target).bounds)
             return DescriptorGP(**params)
         raise ValueError(f"unknown estimator '{self.estimator}'; known: {ESTIMATORS}")
 

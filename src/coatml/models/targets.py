@@ -56,6 +56,8 @@ class TargetSpec:
     transform: Literal["identity", "log10"]
     higher_is_better: bool
     description: str
+    #: physical range in model space, where there is one (retention lies in 0-100 %)
+    bounds: tuple[float, float] | None = None
 
     def forward(self, values: Iterable[float] | pd.Series | np.ndarray) -> np.ndarray:
         """Map values in record units into model space (NaN stays NaN)."""
@@ -112,6 +114,7 @@ TARGET_SPECS: dict[str, TargetSpec] = {
         transform="identity",
         higher_is_better=True,
         description="Discharge capacity retained at cycle_number; test conditions are features.",
+        bounds=(0.0, 100.0),
     ),
     "interface_resistance_ohm_cm2": TargetSpec(
         name="interface_resistance_ohm_cm2",
