@@ -230,7 +230,8 @@ def test_gp_scorer_conditions_on_a_fantasised_pick(spec, gp_model) -> None:
     scorer = Scorer(gp_model, Objective.parse("retention"))
     assert scorer.can_condition
     block = scorer.block(rows, cached=False)
-    after = scorer.condition(rows.iloc[[5]], block.take(np.array([5])), cached=False).block(
+    pick_features = scorer.features(rows.iloc[[5]], cached=False)
+    after = scorer.condition(rows.iloc[[5]], block.take(np.array([5])), pick_features).block(
         rows, cached=False)
     np.testing.assert_allclose(after.mean, block.mean, atol=1e-6)
     assert after.std[5, 0] < block.std[5, 0]

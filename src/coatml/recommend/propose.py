@@ -170,6 +170,7 @@ class Scorer:
         return min(counts)
 
     def features(self, chunk: pd.DataFrame, cached: bool = True) -> pd.DataFrame:
+        """The featurizer's output for ``chunk`` (from the cache when ``cached``)."""
         if cached and self.feature_cache is not None:
             return self.feature_cache.loc[chunk.index]
         first = next(iter(self.models.values()))
@@ -181,12 +182,13 @@ class Scorer:
             featurizer.fit(chunk)
         return _quiet(featurizer.transform, chunk)
 
-    def block(self, chunk: pd.DataFrame, cached: bool = True) -> PredictionBlock:
-        X = self.features(chunk, cached)
+    def block(self, chunk: pd.DataFrame, cached: bool = True,
+              X: pd.DataFrame | None = None) -> PredictionBlock:
+        """Predictions for ``chunk``; ``X``: its features when the caller has them already."""
+        X = self.features(chunk, cached) if X is None else X
         means, stds, members = [], [], []
         for target, model in self.models.items():
-            names = getattr(model, "feature_names_", None)
-            Xm = X.reindex(columns=names) if names is not None else _quiet(model.featurize, chunk)
+            Xm = _model_features(model, X, chunk)
             dist = model.ensemble_.predict_dist(Xm)
             sign = 1.0 if model.target_.higher_is_better else -1.0
             assert target == model.target_.name
@@ -208,31 +210,37 @@ class Scorer:
             mem = np.stack([m[:k] for m in members], axis=-1)
         return PredictionBlock(np.stack(means, axis=1), np.stack(stds, axis=1), mem, p)
 
-
     @property
     def can_condition(self) -> bool:
         """Every surrogate can condition on fantasised outcomes (a Gaussian process can)."""
         return all(callable(getattr(m.ensemble_, "condition", None))
                    for m in self.models.values())
 
-    def condition(self, rows: pd.DataFrame, block: PredictionBlock,
-                  cached: bool = True) -> Scorer:
-        """A scorer whose surrogates also condition on ``rows`` having come out at their
-        predicted means (``block``): the kriging believer of a batch."""
+    def condition(self, rows: pd.DataFrame, block: PredictionBlock, X: pd.DataFrame
+                  ) -> Scorer:
+        """A scorer whose surrogates also condition on ``rows`` (features ``X``) having come
+        out at their predicted means (``block``): the kriging believer of a batch. It re-scores
+        the std only, so it leaves the chance of a working cell to the caller's block."""
         import copy
 
-        X = self.features(rows, cached)
         models: dict[str, Any] = {}
         for j, (target, model) in enumerate(self.models.items()):
-            names = getattr(model, "feature_names_", None)
-            Xm = X.reindex(columns=names) if names is not None else _quiet(model.featurize, rows)
             sign = 1.0 if model.target_.higher_is_better else -1.0
             new = copy.copy(model)
-            new.ensemble_ = model.ensemble_.condition(Xm, sign * block.mean[:, j])
+            new.ensemble_ = model.ensemble_.condition(_model_features(model, X, rows),
+                                                      sign * block.mean[:, j])
             models[target] = new
         out = copy.copy(self)
         out.models = models
+        out.feasibility = None
         return out
+
+
+def _model_features(model: Any, X: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """The columns of ``X`` a surrogate was trained on (or its own featurization of ``rows``
+    when it does not name them)."""
+    names = getattr(model, "feature_names_", None)
+    return X.reindex(columns=names) if names is not None else _quiet(model.featurize, rows)
 
 
 def _unwrap(model: Any) -> Any:
@@ -348,6 +356,7 @@ def _select(rows: pd.DataFrame, block: PredictionBlock, strategy: Acquisition,
     fantasised at its predicted mean and the pool re-scored (kriging believer), so the std
     around a pick shrinks before the next one is chosen."""
     believer = scorer if scorer is not None and scorer.can_condition else None
+    X = believer.features(rows, cached) if believer is not None else None
     keys = _coating_key(rows)
     p = block.p_working if block.p_working is not None else np.ones(block.n)
     penalty = np.ones(block.n)
@@ -376,9 +385,10 @@ def _select(rows: pd.DataFrame, block: PredictionBlock, strategy: Acquisition,
             allowed &= keys != keys[j]
         penalty *= _penalty(rows, keys, j)
         ctx = strategy.update(ctx, block.take(np.array([j])))
-        if believer is not None and i + 1 < n:
-            believer = believer.condition(rows.iloc[[j]], block.take(np.array([j])), cached)
-            fresh = believer.block(rows, cached)
+        if believer is not None and X is not None and i + 1 < n:
+            believer = believer.condition(rows.iloc[[j]], block.take(np.array([j])),
+                                          X.iloc[[j]])
+            fresh = believer.block(rows, X=X)
             block = replace(block, std=fresh.std, members=fresh.members)
     return picks, scores
 
