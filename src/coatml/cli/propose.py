@@ -24,15 +24,18 @@ SURROGATE_HELP = ("champion: the registered champion models (literature + all da
 
 
 def pick_models(surrogate: str, tracker: Any, targets: tuple[str, ...], observed: Any,
-                electrode: str, electrolyte: str, seed: int) -> tuple[dict[str, Any], list[str]]:
-    """The surrogates a batch is scored with: champions or the pair GP (with its notes)."""
+                electrode: str, electrolyte: str, seed: int) -> dict[str, Any]:
+    """The surrogates a batch is scored with: champions or the pair GP (its notes printed)."""
     if surrogate == "champion":
-        return load_champions(tracker, targets), []
-    if surrogate == "gp":
-        from coatml.recommend.surrogates import fit_pair_surrogates
+        return load_champions(tracker, targets)
+    if surrogate != "gp":
+        fail(f"--surrogate must be champion or gp, not '{surrogate}'")
+    from coatml.recommend.surrogates import fit_pair_surrogates
 
-        return fit_pair_surrogates(observed, electrode, electrolyte, targets, seed=seed)
-    fail(f"--surrogate must be champion or gp, not '{surrogate}'")
+    models, notes = fit_pair_surrogates(observed, electrode, electrolyte, targets, seed=seed)
+    for note in notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    return models
 
 
 def load_champions(tracker: Any, targets: tuple[str, ...]) -> dict[str, Any]:
@@ -123,10 +126,8 @@ def propose_cmd(
     tracker = tracker_for(ws)
     with ws.store() as store:
         observed = store.to_frame()
-    models, notes = pick_models(surrogate, tracker, obj.targets, observed, electrode,
-                                electrolyte, seed)
-    for note in notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    models = pick_models(surrogate, tracker, obj.targets, observed, electrode, electrolyte,
+                         seed)
     spec = SpaceSpec(electrode, electrolyte, coated_component=coated_component,
                      max_candidates=max_candidates, seed=seed)
     constraints = _constraints(family, exclude_elements, max_temperature, max_thickness,
@@ -229,11 +230,9 @@ def campaign_next(
             fail(str(exc))
 
         observed = store.to_frame()
-        models, notes = pick_models(surrogate, tracker, Objective.parse(camp.objective).targets,
-                                    observed, camp.electrode, camp.electrolyte,
-                                    int(camp.settings.get("seed", 0)))
-        for note in notes:
-            console.print(f"[yellow]note:[/] {note}", highlight=False)
+        models = pick_models(surrogate, tracker, Objective.parse(camp.objective).targets,
+                             observed, camp.electrode, camp.electrolyte,
+                             int(camp.settings.get("seed", 0)))
         try:
             proposal = camp.next(n, models=models, tracker=tracker, constraints=constraints,
                                  strategy=strategy, observed=observed)
