@@ -373,6 +373,12 @@ def _random_weights(rng: np.random.Generator, n: int, t: int) -> np.ndarray:
     return w
 
 
+def _believe_front(ctx: AcqContext, picked: PredictionBlock) -> AcqContext:
+    """Believer update of a multi-objective batch: the pick's predicted means join the front."""
+    front = np.vstack([ctx.front.reshape(-1, picked.mean.shape[1]), picked.mean])
+    return replace(ctx, front=pareto_front(front))
+
+
 @dataclass(frozen=True)
 class ParEGO(Acquisition):
     """Expected improvement of a random augmented-Chebyshev scalarisation, one weight vector
@@ -404,8 +410,7 @@ class ParEGO(Acquisition):
         return np.max([self._ei(block, ctx, p, best_obs) for p in picks], axis=0)
 
     def update(self, ctx, picked):
-        front = np.vstack([ctx.front.reshape(-1, picked.mean.shape[1]), picked.mean])
-        return replace(ctx, front=pareto_front(front))
+        return _believe_front(ctx, picked)
 
 
 @dataclass(frozen=True)
@@ -433,8 +438,7 @@ class ExpectedHypervolumeImprovement(Acquisition):
         return hypervolume_improvement_2d(samples, front, ref).mean(axis=0)
 
     def update(self, ctx, picked):
-        front = np.vstack([ctx.front.reshape(-1, 2), picked.mean])
-        return replace(ctx, front=pareto_front(front))
+        return _believe_front(ctx, picked)
 
 
 _STRATEGIES: dict[str, type[Acquisition]] = {
