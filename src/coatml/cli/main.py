@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from coatml.cli import _common
+from coatml.cli import literature as _literature_cli
 from coatml.cli._common import console, fail, workspace_option
 from coatml.exceptions import CoatmlError
 
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Add, inspect and export records.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+data_app.command("sources")(_literature_cli.data_sources)
 
 
 @app.callback()

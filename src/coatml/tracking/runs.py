@@ -49,6 +49,8 @@ TAG_FOLDS_HASH = "coatml.folds_hash"
 TAG_FEATURE_SET = "coatml.feature_set"
 TAG_FEATURE_SET_HASH = "coatml.feature_set_hash"
 TAG_CODE_VERSION = "coatml.code_version"
+TAG_LITERATURE_VERSION = "coatml.literature_version"
+TAG_LITERATURE_HASH = "coatml.literature_hash"
 
 PARITY_PNG = "parity.png"
 IMPORTANCE_PNG = "feature_importance.png"

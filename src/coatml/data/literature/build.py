@@ -236,9 +236,9 @@ def parse_condition(name: str, text: str) -> tuple[float | None, str]:
     if not s:
         return None, ""
     if name == "c_rate":
-        m = re.fullmatch(r"(\d*\.?\d*)\s*C\s*/\s*(\d+\.?\d*)|C\s*/\s*(\d+\.?\d*)", s, flags=re.I)
-        if m and m.group(3):
-            return 1.0 / float(m.group(3)), ""
+        m = re.fullmatch(r"(\d+\.?\d*)?\s*C\s*/\s*(\d+\.?\d*)", s, flags=re.I)
+        if m and float(m.group(2)) > 0:
+            return float(m.group(1) or 1.0) / float(m.group(2)), ""
         m2 = re.fullmatch(r"(\d+\.?\d*|\.\d+)\s*C", s, flags=re.I)
         if m2:
             return float(m2.group(1)), ""
@@ -762,7 +762,7 @@ def copy_staging(staging: Path, folder: Path = TRANSCRIPTIONS) -> list[str]:
     """Copy the transcribers' sheets and source lists from ``staging`` into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     copied = []
-    for pattern in ("t*_first_pass.csv", "t*_second_pass.csv", "t*_sources.txt",
+    for pattern in ("t*_first_pass.csv", "*second_pass.csv", "t*_sources.txt",
                     "t*_ald_process.csv"):
         for path in sorted(staging.glob(pattern)):
             shutil.copyfile(path, folder / path.name)
