@@ -14,7 +14,9 @@ row per numeric outcome, see :data:`SHEET_COLUMNS`) and writes, in this folder:
 * ``doi_sources.csv`` -- every DOI with its citation (from ``t*_sources.txt``);
 * ``transcriptions/BUILD_LOG.md`` -- what was left out and why, row by row;
 * ``VERSION.toml`` -- the dataset's version and content hash (the version's last part is
-  bumped whenever the content changes).
+  bumped whenever the content changes);
+* rows of ``coatml/recommend/data/coating_library.csv`` from the ALD process sheets
+  (``transcriptions/t*_ald_process.csv``), see :func:`merge_process_facts`.
 
 Every record is validated by :func:`coatml.data.validation.validate_frame`, exactly as a user
 file; a row that fails is left out with the reason logged, and no number is ever changed to make
@@ -619,7 +621,27 @@ def build(folder: Path = TRANSCRIPTIONS, passes: str = "first") -> BuildResult:
     for d in used:
         if not citations.get(d):
             notes.append(f"doi:{d} has no citation in the t*_sources.txt files")
+    notes.extend(review_overlaps({d: citations.get(d, "") for d in used}))
     return BuildResult(records, provenance, sources, left_out, notes)
+
+
+def review_overlaps(citations: dict[str, str]) -> list[str]:
+    """Notes for DOI sources whose citation shares first author and year with a reference of
+    the review (possibly the same work as a Table 2 record: check before adding twice)."""
+    from coatml.data.literature import references
+
+    refs = references()
+    out = []
+    for doi, citation in citations.items():
+        author = re.match(r"\s*([A-Z][A-Za-z'\-]+)", citation)
+        year = re.search(r"\b(19|20)\d{2}\b", citation)
+        if not author or not year:
+            continue
+        for number, ref in zip(refs["ref_number"], refs["citation"], strict=True):
+            if ref.startswith(author.group(1) + " ") and year.group(0) in ref:
+                out.append(f"doi:{doi} ({citation[:60]}) may be the work of the review's ref "
+                           f"{number} ({ref[:60]}); check that no cell is counted twice")
+    return out
 
 
 def _place(group: list[Cell], outcome: Outcome) -> tuple[Cell | None, Outcome | None]:
@@ -758,6 +780,87 @@ def write(result: BuildResult, out: Path = HERE) -> None:
     update_version()
 
 
+#: Marks library rows added from the process sheets (so a rebuild replaces them).
+PROCESS_MARK = "[process sheet: transcriptions/"
+
+
+def merge_process_facts(folder: Path = TRANSCRIPTIONS,
+                        library: Path | None = None) -> tuple[int, list[str]]:
+    """Add the sourced ALD process facts of ``t*_ald_process.csv`` to the coating library
+    (``coatml/recommend/data/coating_library.csv``) as one row per coating x process.
+
+    Rows the library already holds (same coating, same source DOI) are skipped; a row without
+    a DOI needs the citation in its note. A single deposition temperature (``temperature_used_c``
+    without a window) is written as min = max, the library's convention. Rows added by an
+    earlier run carry :data:`PROCESS_MARK` in ``note`` and are replaced. Returns the number of
+    rows added and the reasons for those skipped."""
+    import pandas as pd
+
+    path = library or HERE.parent.parent / "recommend" / "data" / "coating_library.csv"
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines(keepends=True)
+             if PROCESS_MARK not in line]
+    table = pd.read_csv(io.StringIO("".join(lines)), dtype=str, keep_default_na=False)
+    classes = dict(zip(table["coating"], table["coating_class"], strict=False))
+    def fact(*values: str) -> tuple[str, ...]:
+        return tuple(v.strip().casefold() for v in values)
+
+    known = {fact(*r) for r in table[["coating", "precursors", "temperature_min_c",
+                                      "temperature_max_c", "gpc_angstrom"]].to_numpy()}
+    citations = read_sources(folder)
+    added: list[list[str]] = []
+    skipped = []
+    for sheet in sorted(folder.glob("t*_ald_process.csv")):
+        frame = pd.read_csv(sheet, dtype=str, keep_default_na=False)
+        for number, r in zip(range(2, 2 + len(frame)), frame.to_dict("records"), strict=True):
+            doi = normalise_doi(r["doi"])
+            where = f"{sheet.name} row {number}"
+            coreactant = r["co_reactant"].strip()
+            precursors = "/".join(x for x in (r["precursors"].strip(), coreactant) if x)
+            if r["coating"] not in classes:
+                skipped.append(f"{where}: {r['coating']} is not a library coating")
+                continue
+            if doi and table["source"].str.casefold().str.contains(doi, regex=False).any():
+                skipped.append(f"{where}: doi:{doi} already cited by the library")
+                continue
+            if "doubtful" in r["note"].casefold():
+                skipped.append(f"{where}: its transcriber marks the process doubtful")
+                continue
+            values = {k: r[k].strip() for k in ("temperature_min_c", "temperature_max_c",
+                                                "temperature_used_c", "gpc_angstrom")}
+            if not values["temperature_min_c"] and values["temperature_used_c"]:
+                values["temperature_min_c"] = values["temperature_max_c"] = \
+                    values["temperature_used_c"]
+            if fact(r["coating"], precursors, values["temperature_min_c"],
+                    values["temperature_max_c"], values["gpc_angstrom"]) in known:
+                skipped.append(f"{where}: the library already holds this {r['coating']} "
+                               f"process ({precursors}, same window and GPC)")
+                continue
+            if not (values["temperature_min_c"] or values["gpc_angstrom"] or r["precursors"]):
+                skipped.append(f"{where}: neither temperature, GPC nor precursors given")
+                continue
+            citation = citations.get(doi, "")
+            source = ", ".join(x for x in (citation, f"doi:{doi}" if doi else "") if x)
+            if not source:
+                source = r["note"].split(";")[0].strip()
+            if not source:
+                skipped.append(f"{where}: no DOI and no citation")
+                continue
+            used = values["temperature_used_c"]
+            extra = (f"; used {used} C" if used and used != values["temperature_min_c"] else "")
+            note = (f"{r['note']}{extra}; {r['locator']} {PROCESS_MARK}{sheet.name} row "
+                    f"{number}]")
+            added.append([r["coating"], classes[r["coating"]], "ALD", precursors, coreactant,
+                          values["temperature_min_c"], values["temperature_max_c"],
+                          values["gpc_angstrom"], source, note])
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(added)
+    text = "".join(lines)
+    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(buf.getvalue())
+    return len(added), skipped
+
+
 def copy_staging(staging: Path, folder: Path = TRANSCRIPTIONS) -> list[str]:
     """Copy the transcribers' sheets and source lists from ``staging`` into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -778,6 +881,13 @@ def main(argv: list[str] | None = None) -> int:
         print("copied:", ", ".join(copy_staging(args.staging)))
     result = build()
     write(result)
+    n_process, skipped = merge_process_facts()
+    log = TRANSCRIPTIONS / BUILD_LOG
+    log.write_text(log.read_text(encoding="utf-8") + "\n## ALD process facts\n\n"
+                   f"- rows added to coatml/recommend/data/coating_library.csv: {n_process}\n"
+                   + "".join(f"- skipped {why}\n" for why in skipped), encoding="utf-8")
+    print(f"coating library: {n_process} process rows from the process sheets"
+          + "".join(f"\n  skipped {why}" for why in skipped))
     print(f"{len(result.records)} records ({len(result.provenance)} outcomes) from "
           f"{len(result.sources)} DOIs; {len(result.left_out)} sheet rows left out "
           f"(see transcriptions/{BUILD_LOG})")
