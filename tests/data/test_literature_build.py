@@ -134,13 +134,39 @@ def test_settlements_drop_or_set_a_first_pass_value(folder: Path) -> None:
     (folder / build.SETTLEMENTS_FILE).write_text(
         "sheet,sheet_row,quantity,action,field,settled_value,reason\n"
         "t9_first_pass.csv,2,capacity_retention_pct,set,value,91,the table prints 91\n"
-        "t9_first_pass.csv,3,discharge_capacity_mah_g,drop,,,the figure is unreadable\n",
+        "t9_first_pass.csv,3,discharge_capacity_mah_g,drop,,,the figure is unreadable\n"
+        "t9_second_pass.csv,2,cycle_life_h,add,,,the abstract states it\n",
         encoding="utf-8")
+    write_sheet(folder, "t9_second_pass.csv", [
+        row(quantity="cycle_life_h", value="400", unit="h", pair_key="u", electrode="Li",
+            cell_type="symmetric"),
+    ])
     result = build.build(folder)
-    [rec] = result.records
-    assert rec["capacity_retention_pct"] == "91.0"
-    assert "settled against the source: the table prints 91" in result.provenance[0]["note"]
+    recs = {r["record_id"]: r for r in result.records}
+    assert recs["doi-10.9999_test.one-s-coated"]["capacity_retention_pct"] == "91.0"
+    assert recs["doi-10.9999_test.one-u-coated"]["cycle_life_h"] == "400.0"
+    prov = {p["record_id"]: p for p in result.provenance}
+    assert "settled against the source: the table prints 91" in \
+        prov["doi-10.9999_test.one-s-coated"]["note"]
+    assert prov["doi-10.9999_test.one-s-coated"]["transcription"].startswith("settled (set)")
+    assert prov["doi-10.9999_test.one-u-coated"]["sheet"] == "t9_second_pass.csv"
     assert result.left_out == [("t9_first_pass.csv", 3, "settled: the figure is unreadable")]
+
+
+def test_transcription_status_says_whether_the_second_pass_agrees(folder: Path) -> None:
+    write_sheet(folder, "t9_first_pass.csv", [
+        row(quantity="capacity_retention_pct", value="90", unit="%", pair_key="s"),
+        row(quantity="discharge_capacity_mah_g", value="150", unit="mAh g-1", pair_key="t"),
+        row(doi="10.9999/test.two", quantity="cycle_life_h", value="9", unit="h"),
+    ])
+    write_sheet(folder, "t9_second_pass.csv", [
+        row(quantity="capacity_retention_pct", value="90", unit="%"),
+        row(quantity="discharge_capacity_mah_g", value="160", unit="mAh g-1"),
+    ])
+    status = {p["sheet_row"]: p["transcription"] for p in build.build(folder).provenance}
+    assert status["2"] == "double-checked: agrees with the second pass"
+    assert status["3"].startswith("double-checked: value disagreement with t9_second_pass.csv:3")
+    assert status["4"] == "first pass only"
 
 
 def test_comparison_counts_each_kind_of_disagreement(folder: Path) -> None:
@@ -152,6 +178,7 @@ def test_comparison_counts_each_kind_of_disagreement(folder: Path) -> None:
         row(quantity="cycle_life_h", value="500", unit="h", test_temperature_c=""),
         row(quantity="discharge_capacity_mah_g", value="150", unit="mAh g-1"),
         row(doi="10.9999/only.first", quantity="cycle_life_h", value="1", unit="h"),
+        row(doi="10.9999/missing", quantity="cycle_life_h", value="2", unit="h"),
     ]
     second = [
         row(quantity="capacity_retention_pct", value="90", unit="%", cycle_number="100",
@@ -161,6 +188,7 @@ def test_comparison_counts_each_kind_of_disagreement(folder: Path) -> None:
         row(quantity="overpotential_mv", value="0.02", unit="V", current_density_ma_cm2="0.1"),
         row(quantity="cycle_life_h", value="500", unit="h", test_temperature_c="25"),
         row(quantity="critical_current_density", value="1", unit="mA cm-2"),
+        row(doi="10.9999/missing", quantity="NOT_FOUND", value="", unit=""),
     ]
     write_sheet(folder, "t9_first_pass.csv", first)
     write_sheet(folder, "t9_second_pass.csv", second)
@@ -172,5 +200,6 @@ def test_comparison_counts_each_kind_of_disagreement(folder: Path) -> None:
     assert result.n_outcomes == 6 and result.n_agree == 2
     assert result.rate == pytest.approx(4 / 6)
     assert result.first_only_dois == ("10.9999/only.first",)
+    assert result.not_found_dois == ("10.9999/missing",)
     text = compare.report_markdown(result)
     assert "rate 66.7%" in text and "test_temperature_c: '' vs '25'" in text

@@ -160,6 +160,7 @@ class Outcome:
     value: float | None
     words: str
     notes: list[str] = field(default_factory=list)
+    status: str = ""
 
 
 @dataclass
@@ -389,17 +390,48 @@ def read_sources(folder: Path) -> dict[str, str]:
     return out
 
 
-def read_settlements(folder: Path = TRANSCRIPTIONS) -> dict[tuple[str, str, str], dict[str, str]]:
+def read_settlements(folder: Path = TRANSCRIPTIONS) -> dict[tuple[str, str], dict[str, str]]:
     """``settlements.csv``: decisions on first/second-pass disagreements, keyed by
-    (sheet, sheet_row, quantity) of the first-pass row they settle."""
+    (sheet, sheet_row) of the row they settle (``quantity`` is repeated for the reader).
+    ``action``: ``keep`` the row as transcribed, ``set`` ``field`` to ``settled_value``,
+    ``drop`` it, or ``add`` a second-pass row the first pass missed."""
     path = folder / SETTLEMENTS_FILE
-    out: dict[tuple[str, str, str], dict[str, str]] = {}
+    out: dict[tuple[str, str], dict[str, str]] = {}
     if not path.exists():
         return out
     with path.open(encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
-            out[(row["sheet"], row["sheet_row"], row["quantity"])] = row
+            if row["action"] not in ("keep", "set", "drop", "add"):
+                raise ValueError(f"{SETTLEMENTS_FILE}: action '{row['action']}' is not keep, "
+                                 "set, drop or add")
+            out[(row["sheet"], row["sheet_row"])] = row
     return out
+
+
+def check_status(folder: Path, passes: str) -> dict[tuple[str, int], str]:
+    """Transcription status of each first-pass row: compared with the second pass (agrees /
+    disagrees), or first pass only."""
+    from coatml.data.literature.compare import compare, read_entries
+
+    first = sorted(folder.glob(f"t*_{passes}_pass.csv"))
+    second = sorted(folder.glob("*second_pass.csv"))
+    if not second:
+        return {}
+    result = compare(read_entries(first), read_entries(second))
+    status: dict[tuple[str, int], str] = {}
+    compared = set(result.dois)
+    for e in read_entries(first):
+        if e.doi in compared:
+            status[(e.sheet, e.row)] = "double-checked: agrees with the second pass"
+        elif e.doi in result.not_found_dois:
+            status[(e.sheet, e.row)] = (f"{passes} pass only (the second transcriber could "
+                                        "not find the source)")
+    for d in result.disagreements:
+        if d.first is not None:
+            status[(d.first.sheet, d.first.row)] = (f"double-checked: {d.kind} disagreement "
+                                                    f"with {d.second.where if d.second else 'none'}"
+                                                    f" ({d.detail})")
+    return status
 
 
 # ------------------------------------------------------------------------------ the build
@@ -553,56 +585,66 @@ def build(folder: Path = TRANSCRIPTIONS, passes: str = "first") -> BuildResult:
     notes: list[str] = []
     cells: dict[tuple[str, ...], list[Cell]] = defaultdict(list)
     order: list[tuple[str, ...]] = []
+    status = check_status(folder, passes)
+    rows: list[tuple[str, int, dict[str, str]]] = []
     for path in sorted(folder.glob(f"t*_{passes}_pass.csv")):
-        for number, raw in read_sheet(path):
-            sheet = path.name
-            if "__error__" in raw:
-                left_out.append((sheet, number, raw["__error__"]))
+        rows += [(path.name, number, raw) for number, raw in read_sheet(path)]
+    for (sheet, number_text), decision in settlements.items():
+        if decision["action"] == "add":
+            found = dict(read_sheet(folder / sheet)).get(int(number_text))
+            if found is None:
+                raise ValueError(f"{SETTLEMENTS_FILE}: {sheet} has no row {number_text}")
+            rows.append((sheet, int(number_text), found))
+    for sheet, number, raw in rows:
+        if "__error__" in raw:
+            left_out.append((sheet, number, raw["__error__"]))
+            continue
+        doi = normalise_doi(raw["doi"])
+        if not doi:
+            left_out.append((sheet, number, "no DOI"))
+            continue
+        if not raw["locator"].strip():
+            left_out.append((sheet, number, "no locator (where in the source)"))
+            continue
+        settled = settlements.get((sheet, str(number)))
+        if settled is not None:
+            if settled["action"] == "drop":
+                left_out.append((sheet, number, f"settled: {settled['reason']}"))
                 continue
-            doi = normalise_doi(raw["doi"])
-            if not doi:
-                left_out.append((sheet, number, "no DOI"))
-                continue
-            if not raw["locator"].strip():
-                left_out.append((sheet, number, "no locator (where in the source)"))
-                continue
-            settled = settlements.get((sheet, str(number), raw["quantity"]))
-            if settled is not None:
-                if settled["action"] == "drop":
-                    left_out.append((sheet, number, f"settled: {settled['reason']}"))
-                    continue
-                if settled["action"] == "set":
-                    raw = {**raw, settled["field"]: settled["settled_value"]}
-            if doi in already:
-                left_out.append((sheet, number, f"doi:{doi} is already a source of the bundled "
-                                                f"data ({already[doi]}); not added twice"))
-                continue
-            outcome = _row_to_outcome(sheet, number, raw, left_out)
-            if outcome is None:
-                continue
-            base, base_notes, reason = _base_fields(raw, name_map)
-            if base is None:
-                left_out.append((sheet, number, reason))
-                continue
-            outcome.notes.extend(base_notes)
-            if settled is not None:
-                outcome.notes.append(f"settled against the source: {settled['reason']}")
-            bare = base["coating"] == ""
-            pair_key = raw["pair_key"].strip() or f"row{number}"
-            key = (doi, pair_key, str(bare), *(f"{k}={base[k]}" for k in sorted(base)))
-            if key not in cells:
-                order.append(key)
-            group = cells[key]
-            target, duplicate = _place(group, outcome)
-            if duplicate is not None:
-                left_out.append((sheet, number, f"same value as {duplicate.sheet} row "
-                                                f"{duplicate.row} for the same cell; counted "
-                                                "once"))
-                continue
-            if target is None:
-                target = Cell(key, base, doi, pair_key, bare)
-                group.append(target)
-            target.outcomes.append(outcome)
+            if settled["action"] == "set":
+                raw = {**raw, settled["field"]: settled["settled_value"]}
+        if doi in already:
+            left_out.append((sheet, number, f"doi:{doi} is already a source of the bundled "
+                                            f"data ({already[doi]}); not added twice"))
+            continue
+        outcome = _row_to_outcome(sheet, number, raw, left_out)
+        if outcome is None:
+            continue
+        base, base_notes, reason = _base_fields(raw, name_map)
+        if base is None:
+            left_out.append((sheet, number, reason))
+            continue
+        outcome.notes.extend(base_notes)
+        outcome.status = status.get((sheet, number), f"{passes} pass only")
+        if settled is not None:
+            outcome.notes.append(f"settled against the source: {settled['reason']}")
+            outcome.status = f"settled ({settled['action']}): {settled['reason']}"
+        bare = base["coating"] == ""
+        pair_key = raw["pair_key"].strip() or f"row{number}"
+        key = (doi, pair_key, str(bare), *(f"{k}={base[k]}" for k in sorted(base)))
+        if key not in cells:
+            order.append(key)
+        group = cells[key]
+        target, duplicate = _place(group, outcome)
+        if duplicate is not None:
+            left_out.append((sheet, number, f"same value as {duplicate.sheet} row "
+                                            f"{duplicate.row} for the same cell; counted "
+                                            "once"))
+            continue
+        if target is None:
+            target = Cell(key, base, doi, pair_key, bare)
+            group.append(target)
+        target.outcomes.append(outcome)
 
     all_cells: list[Cell] = [c for k in order for c in cells[k]]
     _assign_ids(all_cells)
@@ -613,7 +655,7 @@ def build(folder: Path = TRANSCRIPTIONS, passes: str = "first") -> BuildResult:
         rec = _record_row(cell, locators)
         records.append(rec)
         for o in cell.outcomes:
-            provenance.append(_provenance_row(cell, o, passes))
+            provenance.append(_provenance_row(cell, o))
     records, provenance = _validate(records, provenance, left_out)
     used = sorted({r["source"][4:] for r in records})
     sources = [{"doi": d, "citation": citations.get(d, ""),
@@ -687,7 +729,7 @@ def _link_pairs(cells: list[Cell], notes: list[str]) -> None:
                          "cell under the same test conditions; left unpaired")
 
 
-def _provenance_row(cell: Cell, o: Outcome, passes: str) -> dict[str, str]:
+def _provenance_row(cell: Cell, o: Outcome) -> dict[str, str]:
     raw = o.raw
     return {
         "record_id": cell.record_id, "column": o.column, "doi": cell.doi,
@@ -701,7 +743,7 @@ def _provenance_row(cell: Cell, o: Outcome, passes: str) -> dict[str, str]:
         "electrode_reported": raw["electrode"], "electrolyte_reported": raw["electrolyte"],
         "coating_reported": raw["coating"], "method_reported": raw["method"],
         "sheet": o.sheet, "sheet_row": str(o.row),
-        "transcription": f"{passes} pass",
+        "transcription": o.status,
         "note": "; ".join(dict.fromkeys([*o.notes, *([raw["note"]] if raw["note"] else [])])),
     }
 

@@ -3,7 +3,8 @@
 Run ``python -m coatml.data.literature.compare`` after the second-pass sheets
 (``transcriptions/*second_pass.csv``) are in place; it prints the disagreement rate and each
 disagreement and writes ``transcriptions/COMPARISON.md``. Only DOIs transcribed in both passes
-are compared.
+are compared; a DOI either pass marks ``NOT_FOUND`` (the source could not be found) is listed as
+not double-checked.
 
 An outcome is the pair (DOI, schema column) under a condition: bare or coated, electrode,
 coating, thickness, cycle number, C-rate, current density and test temperature (materials
@@ -36,6 +37,7 @@ import argparse
 import re
 import sys
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +50,7 @@ from coatml.data.literature.build import (
     normalise_unit,
     parse_condition,
     parse_number,
+    read_settlements,
     read_sheet,
 )
 from coatml.exceptions import FormulaError
@@ -91,7 +94,8 @@ class Disagreement:
 
 @dataclass(frozen=True)
 class Comparison:
-    """The result: compared DOIs, outcome count, disagreements and DOIs in one pass only."""
+    """The result: compared DOIs, outcome count, disagreements, DOIs in one pass only, and
+    DOIs whose source the second transcriber could not find (not double-checked)."""
 
     dois: tuple[str, ...]
     n_outcomes: int
@@ -99,6 +103,7 @@ class Comparison:
     disagreements: tuple[Disagreement, ...]
     first_only_dois: tuple[str, ...]
     second_only_dois: tuple[str, ...]
+    not_found_dois: tuple[str, ...] = ()
 
     @property
     def rate(self) -> float:
@@ -194,8 +199,16 @@ def _condition_diff(a: Entry, b: Entry) -> str:
     return "; ".join(diffs)
 
 
+#: Quantity a transcriber writes for a DOI whose source could not be found.
+NOT_FOUND = "not_found"
+
+
 def compare(first: list[Entry], second: list[Entry]) -> Comparison:
-    """Match the two passes' outcomes DOI by DOI (see the module docstring)."""
+    """Match the two passes' outcomes DOI by DOI (see the module docstring). A DOI one pass
+    marks ``NOT_FOUND`` (source not found) is not compared."""
+    missing = {e.doi for e in (*first, *second) if e.column == NOT_FOUND}
+    first = [e for e in first if e.doi not in missing]
+    second = [e for e in second if e.doi not in missing]
     dois1, dois2 = {e.doi for e in first}, {e.doi for e in second}
     common = sorted(dois1 & dois2)
     by1: dict[tuple[str, str], list[Entry]] = defaultdict(list)
@@ -244,11 +257,25 @@ def compare(first: list[Entry], second: list[Entry]) -> Comparison:
             disagreements.append(Disagreement("second_only", key[0], key[1], None, b,
                                               f"{b.value_text} ({', '.join(b.condition)})"))
     return Comparison(tuple(common), n_outcomes, n_agree, tuple(disagreements),
-                      tuple(sorted(dois1 - dois2)), tuple(sorted(dois2 - dois1)))
+                      tuple(sorted(dois1 - dois2)), tuple(sorted(dois2 - dois1)),
+                      tuple(sorted(missing)))
 
 
-def report_markdown(result: Comparison) -> str:
-    """The comparison as markdown (``COMPARISON.md``)."""
+def _settlement(d: Disagreement, settlements: Mapping[tuple[str, str], Mapping[str, str]]) -> str:
+    for entry in (d.first, d.second):
+        if entry is not None and (entry.sheet, str(entry.row)) in settlements:
+            s = settlements[(entry.sheet, str(entry.row))]
+            return f"{s['action']} {entry.where}: {s['reason']}"
+    return "not settled"
+
+
+def report_markdown(result: Comparison,
+                    settlements: Mapping[tuple[str, str], Mapping[str, str]] | None = None
+                    ) -> str:
+    """The comparison as markdown (``COMPARISON.md``), with each disagreement's settlement
+    (from ``settlements.csv``) where one is recorded."""
+    settlements = settlements or {}
+    n_settled = sum(_settlement(d, settlements) != "not settled" for d in result.disagreements)
     kinds: dict[str, int] = defaultdict(int)
     for d in result.disagreements:
         kinds[d.kind] += 1
@@ -260,22 +287,30 @@ def report_markdown(result: Comparison) -> str:
         f"- DOIs transcribed in both passes: {len(result.dois)}",
         f"- DOIs in the first pass only (not double-checked): {len(result.first_only_dois)}",
         f"- DOIs in the second pass only: {len(result.second_only_dois)}",
+        f"- DOIs whose source a transcriber could not find (not double-checked): "
+        f"{len(result.not_found_dois)}",
         f"- outcomes compared: {result.n_outcomes}; agreeing: {result.n_agree}",
         f"- disagreements: {len(result.disagreements)} "
         f"(rate {result.rate:.1%})" if result.n_outcomes else "- disagreements: none compared",
         "- by kind: " + (", ".join(f"{k} {n}" for k, n in sorted(kinds.items())) or "none"),
+        f"- settled against the source so far: {n_settled} of {len(result.disagreements)}",
         "", "## Disagreements", "",
-        "| kind | DOI | column | first pass | second pass | detail |", "|---|---|---|---|---|---|",
+        "| kind | DOI | column | first pass | second pass | detail | settlement |",
+        "|---|---|---|---|---|---|---|",
     ]
     for d in result.disagreements:
         lines.append(f"| {d.kind} | {d.doi} | {d.column} | {d.first.where if d.first else ''} "
-                     f"| {d.second.where if d.second else ''} | {d.detail.replace('|', '/')} |")
+                     f"| {d.second.where if d.second else ''} | {d.detail.replace('|', '/')} "
+                     f"| {_settlement(d, settlements).replace('|', '/')} |")
     if result.first_only_dois:
         lines += ["", "## DOIs not double-checked (first pass only)", ""]
         lines += [f"- {d}" for d in result.first_only_dois]
     if result.second_only_dois:
         lines += ["", "## DOIs in the second pass only", ""]
         lines += [f"- {d}" for d in result.second_only_dois]
+    if result.not_found_dois:
+        lines += ["", "## DOIs not double-checked (a transcriber could not find the source)", ""]
+        lines += [f"- {d}" for d in result.not_found_dois]
     return "\n".join(lines) + "\n"
 
 
@@ -286,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     first = read_entries(sorted(args.folder.glob("t*_first_pass.csv")))
     second = read_entries(sorted(args.folder.glob("*second_pass.csv")))
     result = compare(first, second)
-    text = report_markdown(result)
+    text = report_markdown(result, read_settlements(args.folder))
     (args.folder / COMPARISON_FILE).write_text(text, encoding="utf-8")
     print(text)
     return 0
