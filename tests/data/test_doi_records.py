@@ -201,6 +201,8 @@ def test_stale_version_file_is_refused(tmp_path: Path, monkeypatch) -> None:
         assert "VERSION.toml" in str(exc)
     else:
         raise AssertionError(f"a stale hash {recorded['content_sha256'][:8]} was accepted")
+    lenient = literature.literature_version(strict=False)
+    assert lenient == literature.LiteratureVersion(f"{recorded['version']}+modified", "0" * 64)
 
 
 def test_counts_per_source_cover_all_records() -> None:

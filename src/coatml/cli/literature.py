@@ -26,7 +26,7 @@ def data_sources(
     from coatml.data.literature import literature_version, load_literature
     from coatml.data.summary import sources_table
 
-    version = literature_version()
+    version = literature_version(strict=False)
     console.print(f"Bundled literature dataset: version {version.version}, content sha256 "
                   f"{version.content_hash[:16]}")
     if bundled:

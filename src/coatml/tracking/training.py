@@ -266,7 +266,7 @@ def _literature_tags(rows: pd.DataFrame) -> dict[str, str]:
     from coatml.data.literature import literature_version
     from coatml.tracking.runs import TAG_LITERATURE_HASH, TAG_LITERATURE_VERSION
 
-    version = literature_version()
+    version = literature_version(strict=False)
     n_lit = int((rows["data_kind"] == "literature").sum()) if "data_kind" in rows else 0
     return {TAG_LITERATURE_VERSION: version.version, TAG_LITERATURE_HASH: version.content_hash,
             "coatml.literature_rows": str(n_lit)}
