@@ -203,3 +203,22 @@ def test_comparison_counts_each_kind_of_disagreement(folder: Path) -> None:
     assert result.not_found_dois == ("10.9999/missing",)
     text = compare.report_markdown(result)
     assert "rate 66.7%" in text and "test_temperature_c: '' vs '25'" in text
+
+
+def test_coated_side_and_cell_type_words_map_to_the_schema(folder: Path) -> None:
+    write_sheet(folder, "t9_first_pass.csv", [
+        row(quantity="overpotential_mv", value="20", unit="mV", pair_key="p", electrode="Li",
+            coated_component="solid electrolyte (garnet surface)", cell_type="Li/Li symmetric"),
+        row(quantity="capacity_retention_pct", value="90", unit="%", pair_key="q",
+            coated_component="cathode", cell_type="all-solid-state full cell"),
+        row(quantity="capacity_retention_pct", value="90", unit="%", pair_key="r",
+            coated_component="anode/solid electrolyte interface"),
+    ])
+    result = build.build(folder)
+    recs = {r["record_id"]: r for r in result.records}
+    p = recs["doi-10.9999_test.one-p-coated"]
+    assert (p["coated_component"], p["cell_type"]) == ("electrolyte", "symmetric")
+    q = recs["doi-10.9999_test.one-q-coated"]
+    assert (q["coated_component"], q["cell_type"]) == ("electrode", "full")
+    [(_, number, reason)] = result.left_out
+    assert number == 4 and "is not electrode/electrolyte" in reason

@@ -513,16 +513,19 @@ def _base_fields(raw: dict[str, str], name_map: dict[tuple[str, str], NameMappin
     base["method"] = map_method(raw["method"], coated=not bare)
     if base["method"] != "none" and raw["method"].strip() != base["method"]:
         notes.append(f"method reported as '{raw['method'].strip() or '(not stated)'}'")
-    component = raw["coated_component"].strip().casefold()
+    component = _coated_component(raw["coated_component"])
     if bare:
         base["coated_component"] = "none"
-    elif component in ("electrode", "electrolyte"):
+    elif component:
         base["coated_component"] = component
+        if component != raw["coated_component"].strip():
+            notes.append(f"coated side reported as '{raw['coated_component'].strip()}'")
     else:
         return None, notes, f"coated_component '{raw['coated_component']}' is not electrode/" \
                             "electrolyte"
     cell = raw["cell_type"].strip().casefold()
-    base["cell_type"] = cell if cell in COLUMN_BY_NAME["cell_type"].allowed else "unknown"
+    base["cell_type"] = next((t for t in ("symmetric", "half", "full", "film")
+                              if re.search(rf"\b{t}\b", cell)), "unknown")
     if cell and base["cell_type"] != cell:
         notes.append(f"cell type reported as '{raw['cell_type']}'")
     base["precursors"] = "" if bare else raw["precursors"].strip()
@@ -543,6 +546,17 @@ def _base_fields(raw: dict[str, str], name_map: dict[tuple[str, str], NameMappin
         return None, notes, f"qualifier '{raw['qualifier']}' is not one of <, >, ~"
     base["outcome_qualifier"] = QUALIFIERS[qualifier]
     return base, notes, ""
+
+
+def _coated_component(text: str) -> str:
+    """'electrolyte' or 'electrode' from the coated side as written ('cathode', 'Li anode',
+    'solid electrolyte surface'); '' when neither is said or both are."""
+    low = text.strip().casefold()
+    electrolyte = "electrolyte" in low
+    electrode = bool(re.search(r"electrode|cathode|anode|\bli metal\b|\blithium\b", low))
+    if electrolyte == electrode:
+        return ""
+    return "electrolyte" if electrolyte else "electrode"
 
 
 def _record_row(cell: Cell, locators: list[str]) -> dict[str, str]:
