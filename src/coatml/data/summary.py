@@ -34,7 +34,8 @@ def summarise(records: pd.DataFrame) -> DataSummary:
         rows.append({"target": target, "records": int(has.sum()),
                      "coated": int((has & coated).sum()), "bare": int((has & ~coated).sum())})
     for column in ("discharge_capacity_mah_g", "overpotential_mv", "cycle_life_h",
-                   "coulombic_efficiency_pct", "ionic_conductivity_s_cm"):
+                   "coulombic_efficiency_pct", "ionic_conductivity_s_cm",
+                   "critical_current_density_ma_cm2"):
         has = records[column].notna()
         rows.append({"target": f"{column} (outcome)", "records": int(has.sum()),
                      "coated": int((has & coated).sum()), "bare": int((has & ~coated).sum())})
