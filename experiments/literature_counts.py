@@ -79,12 +79,51 @@ def report() -> str:
     return "\n".join(lines) + "\n"
 
 
+README = Path("src/coatml/data/literature/README.md")
+START = "<!-- doi-counts (experiments/literature_counts.py --readme) -->"
+END = "<!-- /doi-counts -->"
+
+
+def summary_block() -> str:
+    """The short before/after table the literature README carries between its markers."""
+    records = load_literature().records
+    doi = records["source"].astype(str).str.startswith("doi:")
+    before = _per_target(records[~doi])
+    after = _per_target(records)
+    rows = ["records", "coated records", "bare records", "pairs (pair_id)", "sources",
+            "capacity_retention_pct", "interface_resistance_ohm_cm2",
+            "critical_current_density_ma_cm2", "discharge_capacity_mah_g", "cycle_life_h",
+            "overpotential_mv", "coulombic_efficiency_pct"]
+    liquid = int(records["outcome_note"].astype(str).str.startswith("liquid electrolyte").sum())
+    version = literature_version()
+    lines = [f"Dataset {version.version} (sha256 {version.content_hash[:16]}). Before = the "
+             "review's records and the reference sheet; after = with the DOI records "
+             f"({int(doi.sum())} records from {records.loc[doi, 'source'].nunique()} DOIs, "
+             f"{liquid} of them liquid-electrolyte cells).", "",
+             "| count | before | after |", "|---|---:|---:|"]
+    lines += [f"| {r} | {before[r]} | {after[r]} |" for r in rows]
+    return "\n".join(lines)
+
+
+def update_readme(path: Path = README) -> None:
+    text = path.read_text(encoding="utf-8")
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    if not rest:
+        raise SystemExit(f"{path} has no '{START}' marker")
+    path.write_text(f"{head}{START}\n{summary_block()}\n{END}{tail}", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("experiments/literature_counts.md"))
+    parser.add_argument("--readme", action="store_true",
+                        help="also rewrite the counts block of the literature README")
     args = parser.parse_args(argv)
     text = report()
     args.out.write_text(text, encoding="utf-8")
+    if args.readme:
+        update_readme()
     print(text)
     return 0
 
