@@ -167,6 +167,12 @@ def test_transcription_status_says_whether_the_second_pass_agrees(folder: Path) 
     assert status["2"] == "double-checked: agrees with the second pass"
     assert status["3"].startswith("double-checked: value disagreement with t9_second_pass.csv:3")
     assert status["4"] == "first pass only"
+    (folder / build.VERIFICATIONS_FILE).write_text(
+        "doi,rows,result,checked_page,note\n10.9999/test.two,4,agrees,http://x,re-read\n",
+        encoding="utf-8")
+    status = {p["sheet_row"]: p["transcription"] for p in build.build(folder).provenance}
+    assert "re-read against the source by the integration lead (agrees" in status["4"]
+    assert "not an independent transcription" in status["4"]
 
 
 def test_comparison_counts_each_kind_of_disagreement(folder: Path) -> None:

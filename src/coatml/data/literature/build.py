@@ -48,6 +48,7 @@ PROVENANCE_FILE = "doi_provenance.csv"
 SOURCES_FILE = "doi_sources.csv"
 NAME_MAP_FILE = "name_map.csv"
 SETTLEMENTS_FILE = "settlements.csv"
+VERIFICATIONS_FILE = "verifications.csv"
 BUILD_LOG = "BUILD_LOG.md"
 
 #: Columns of a transcription sheet (``t*_first_pass.csv`` and ``t*_second_pass.csv``).
@@ -408,22 +409,40 @@ def read_settlements(folder: Path = TRANSCRIPTIONS) -> dict[tuple[str, str], dic
     return out
 
 
+def read_verifications(folder: Path = TRANSCRIPTIONS) -> dict[str, dict[str, str]]:
+    """``verifications.csv``: DOIs whose first-pass values were re-read against the stored
+    source page by the integration lead (where no independent second transcription exists);
+    keyed by DOI. Not an independent transcription, and labelled as such."""
+    path = folder / VERIFICATIONS_FILE
+    if not path.exists():
+        return {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        return {normalise_doi(r["doi"]): r for r in csv.DictReader(fh)}
+
+
 def check_status(folder: Path, passes: str) -> dict[tuple[str, int], str]:
     """Transcription status of each first-pass row: compared with the second pass (agrees /
-    disagrees), or first pass only."""
+    disagrees), re-read against the source by the integration lead, or first pass only."""
     from coatml.data.literature.compare import compare, read_entries
 
     first = sorted(folder.glob(f"t*_{passes}_pass.csv"))
     second = sorted(folder.glob("*second_pass.csv"))
-    if not second:
-        return {}
-    result = compare(read_entries(first), read_entries(second))
     status: dict[tuple[str, int], str] = {}
+    verified = read_verifications(folder)
+    for e in read_entries(first):
+        if e.doi in verified:
+            v = verified[e.doi]
+            status[(e.sheet, e.row)] = (f"{passes} pass; re-read against the source by the "
+                                        f"integration lead ({v['result']}; not an independent "
+                                        "transcription)")
+    if not second:
+        return status
+    result = compare(read_entries(first), read_entries(second))
     compared = set(result.dois)
     for e in read_entries(first):
         if e.doi in compared:
             status[(e.sheet, e.row)] = "double-checked: agrees with the second pass"
-        elif e.doi in result.not_found_dois:
+        elif e.doi in result.not_found_dois and (e.sheet, e.row) not in status:
             status[(e.sheet, e.row)] = (f"{passes} pass only (the second transcriber could "
                                         "not find the source)")
     for d in result.disagreements:

@@ -52,6 +52,7 @@ from coatml.data.literature.build import (
     parse_number,
     read_settlements,
     read_sheet,
+    read_verifications,
 )
 from coatml.exceptions import FormulaError
 
@@ -270,8 +271,8 @@ def _settlement(d: Disagreement, settlements: Mapping[tuple[str, str], Mapping[s
 
 
 def report_markdown(result: Comparison,
-                    settlements: Mapping[tuple[str, str], Mapping[str, str]] | None = None
-                    ) -> str:
+                    settlements: Mapping[tuple[str, str], Mapping[str, str]] | None = None,
+                    verifications: Mapping[str, Mapping[str, str]] | None = None) -> str:
     """The comparison as markdown (``COMPARISON.md``), with each disagreement's settlement
     (from ``settlements.csv``) where one is recorded."""
     settlements = settlements or {}
@@ -309,8 +310,12 @@ def report_markdown(result: Comparison,
         lines += ["", "## DOIs in the second pass only", ""]
         lines += [f"- {d}" for d in result.second_only_dois]
     if result.not_found_dois:
-        lines += ["", "## DOIs not double-checked (a transcriber could not find the source)", ""]
-        lines += [f"- {d}" for d in result.not_found_dois]
+        lines += ["", "## DOIs not double-checked (a transcriber could not find the source)", "",
+                  "Those re-read against the stored source page by the integration lead "
+                  "(`verifications.csv`; not an independent transcription) are marked.", ""]
+        for doi in result.not_found_dois:
+            v = (verifications or {}).get(doi)
+            lines.append(f"- {doi}" + (f": re-read, {v['result']} ({v['note']})" if v else ""))
     return "\n".join(lines) + "\n"
 
 
@@ -321,7 +326,8 @@ def main(argv: list[str] | None = None) -> int:
     first = read_entries(sorted(args.folder.glob("t*_first_pass.csv")))
     second = read_entries(sorted(args.folder.glob("*second_pass.csv")))
     result = compare(first, second)
-    text = report_markdown(result, read_settlements(args.folder))
+    text = report_markdown(result, read_settlements(args.folder),
+                           read_verifications(args.folder))
     (args.folder / COMPARISON_FILE).write_text(text, encoding="utf-8")
     print(text)
     return 0
