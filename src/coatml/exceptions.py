@@ -62,3 +62,11 @@ class InsufficientDataError(CoatmlError, ValueError):
 
 class ModelNotFoundError(CoatmlError):
     """No registered model (or no champion) for a target."""
+
+
+class FeatureSetMismatchError(CoatmlError, ValueError):
+    """A model was trained with other feature definitions than the installed ones."""
+
+
+class CapabilityError(CoatmlError, TypeError):
+    """A surrogate was asked for an optional capability it does not offer."""

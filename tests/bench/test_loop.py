@@ -84,23 +84,22 @@ def test_loop_feature_set_is_compact_and_packaged() -> None:
 def test_failed_cells_train_the_surrogate_at_the_worst_value() -> None:
     import pandas as pd
 
-    from coatml.bench.strategies import CoatmlStrategy, LoopState
+    from coatml.bench.strategies import CoatmlStrategy
+    from coatml.recommend.surrogates import failed_as_worst
 
     records = pd.DataFrame({"capacity_retention_pct": [80.0, 60.0, np.nan, np.nan],
                             "interface_resistance_ohm_cm2": [10.0, 20.0, np.nan, np.nan],
                             "cell_failed": [False, False, True, False]})
-    state = LoopState(None, pd.DataFrame(), pd.DataFrame(), "retention",
-                      "capacity_retention_pct", records=records)
-    rows = CoatmlStrategy().training_records(state)
+    rows = failed_as_worst(records, "capacity_retention_pct")
     # the failed cell takes the worst retention measured; a row without information stays empty
     assert rows["capacity_retention_pct"].tolist()[:3] == [80.0, 60.0, 60.0]
     assert np.isnan(rows["capacity_retention_pct"].iloc[3])
     assert np.isnan(records["capacity_retention_pct"].iloc[2])  # input untouched
-    state.target = "interface_resistance_ohm_cm2"
-    rows = CoatmlStrategy().training_records(state)
+    rows = failed_as_worst(records, "interface_resistance_ohm_cm2")
     assert rows["interface_resistance_ohm_cm2"].iloc[2] == 20.0  # worst = highest resistance
-    off = CoatmlStrategy(failed_as_worst=False).training_records(state)
-    assert np.isnan(off["interface_resistance_ohm_cm2"].iloc[2])
+    # the strategy hands its switch to the shared settings
+    assert CoatmlStrategy().settings().failed_as_worst
+    assert not CoatmlStrategy(failed_as_worst=False).settings().failed_as_worst
 
 
 def test_model_table_picks_the_in_loop_surrogate(tmp_path: Path) -> None:
@@ -112,9 +111,11 @@ def test_model_table_picks_the_in_loop_surrogate(tmp_path: Path) -> None:
     cfg = load_bench_config(path)
     assert cfg.estimator == "xgboost"
     assert cfg.model_params == {**FAST_MODEL_PARAMS, "n_estimators": 10}
-    assert CoatmlStrategy(estimator="xgboost")._params(1) == {**FAST_MODEL_PARAMS,
-                                                              "random_state": 1}
-    assert CoatmlStrategy()._params(4) == {"random_state": 4}
+    from coatml.recommend.surrogates import _params
+
+    assert _params(CoatmlStrategy(estimator="xgboost").settings(), 1) == {
+        **FAST_MODEL_PARAMS, "random_state": 1}
+    assert _params(CoatmlStrategy().settings(), 4) == {"random_state": 4}
 
 
 @pytest.mark.parametrize("n_space,n_target", [(5, 1), (30, 4), (768, 29), (12, 12), (7, 0)])

@@ -296,7 +296,6 @@ def test_fast_ensemble_mean_and_shap_with_a_prior_margin(sim_records: pd.DataFra
     from coatml.features.pipeline import RecordFeaturizer
     from coatml.models.estimators import EnsembleRegressor
     from coatml.recommend.explain import shap_from_features
-    from coatml.recommend.rank import ensemble_mean
 
     recipes, _ = space
     rows = sim_records[sim_records[RETENTION].notna()]
@@ -309,7 +308,7 @@ def test_fast_ensemble_mean_and_shap_with_a_prior_margin(sim_records: pd.DataFra
     assert prior in X.columns
     ens = EnsembleRegressor(n_members=3, n_estimators=30, prior=prior).fit(
         X, rows[RETENTION].to_numpy())
-    np.testing.assert_array_equal(ensemble_mean(ens, Xq), ens.predict(Xq))
+    np.testing.assert_array_equal(ens.predict_mean_float32(Xq), ens.predict(Xq))
     members = ens.predict_members(Xq)
     shap = shap_from_features(ens, Xq, member=1)
     np.testing.assert_allclose(shap.prediction().to_numpy(), members[1], atol=2e-4)

@@ -124,10 +124,10 @@ def test_cli_models_list_show_and_predict(literature_ws: Workspace, first_traini
     result = runner.invoke(app, ["predict", str(recipes), "--out", str(out), "-w", ws])
     assert result.exit_code == 0, result.output
     preds = pd.read_csv(out)
-    for col in ("mean", "std", "lo68", "hi68", "lo95", "hi95"):
-        assert preds[f"pred_capacity_retention_pct_{col}"].notna().all()
+    for col in ("", "_std", "_lo68", "_hi68", "_lo95", "_hi95"):
+        assert preds[f"pred_capacity_retention_pct{col}"].notna().all()
     assert (preds["pred_capacity_retention_pct_lo95"]
-            <= preds["pred_capacity_retention_pct_mean"]).all()
+            <= preds["pred_capacity_retention_pct"]).all()
 
 
 def test_predict_names_the_bad_row(literature_ws: Workspace, first_training,

@@ -152,7 +152,8 @@ def predict(
                                                   "outputs/<name>-predictions.csv)")] = None,
     workspace: workspace_option = None,
 ) -> None:
-    """Predict both targets with the champion models: mean, std and 68/95 % intervals."""
+    """Predict both targets with the champion models: the median (pred_<target>), 68/95 %
+    intervals and the std (for resistance in decades, with the log-normal mean labelled)."""
     from coatml.recommend.predict import predict_file
     from coatml.tracking.training import tracker_for
 
@@ -163,8 +164,10 @@ def predict(
         console.print(f"[yellow]{target}:[/] {message}", highlight=False)
     target_path = out or ws.outputs_dir / f"{file.stem}-predictions.csv"
     frame.to_csv(target_path, index=False)
-    shown = [c for c in frame.columns if c.startswith("pred_") and c.endswith(("_mean",
-                                                                                "_std"))]
+    from coatml.data.schema import TARGETS
+
+    shown = [c for t in TARGETS for c in (f"pred_{t}", f"pred_{t}_lo68", f"pred_{t}_hi68")
+             if c in frame.columns]
     _common.print_frame(frame[["coating", *shown]].head(30), title="Predictions (first 30)")
     console.print(f"Wrote {len(frame)} predictions to {target_path}")
 

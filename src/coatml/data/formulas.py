@@ -142,3 +142,15 @@ def resolve_material(name: str) -> ResolvedMaterial:
             message += "; known aliases are listed by `coatml data aliases`"
         raise FormulaError(message) from None
     return ResolvedMaterial(name=name, formula=name.strip(), composition=comp)
+
+
+@lru_cache(maxsize=65536)
+def chemistry_key(name: str) -> str:
+    """One key per chemistry: the reduced formula of a formula or alias (``NMC811`` and
+    ``LiNi0.8Mn0.1Co0.1O2`` match), the whitespace-normalised, case-folded name when it does
+    not resolve. The one way coatml decides whether two material names are the same."""
+    text = " ".join(str(name).split())
+    try:
+        return str(resolve_material(text).composition.reduced_formula)
+    except (FormulaError, FileNotFoundError):
+        return text.casefold()

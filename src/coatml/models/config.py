@@ -225,3 +225,11 @@ def load_model_config(path: str | Path | None = None) -> ModelConfig:
     if path is not None:
         return ModelConfig.from_toml(path)
     return ModelConfig.from_dict(tomllib.loads(default_config_text()))
+
+
+#: Small, fast ensemble settings for refitting inside a loop (the benchmark's and the pair
+#: surrogate's ``estimator="xgboost"``; a project choice, not tuned).
+FAST_MODEL_PARAMS: dict[str, Any] = {
+    "n_members": 4, "n_estimators": 50, "learning_rate": 0.15, "max_depth": 3,
+    "min_child_weight": 1.0, "reg_lambda": 1.0, "subsample": 0.9, "colsample_bytree": 0.8,
+}

@@ -385,6 +385,19 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         """Ensemble mean prediction (model space)."""
         return self.predict_members(X).mean(axis=0)
 
+    def predict_mean_float32(self, X: pd.DataFrame, X32: np.ndarray | None = None
+                             ) -> np.ndarray:
+        """:meth:`predict` (same numbers) reading a C-ordered float32 matrix ``X32`` of the
+        feature frame ``X`` that callers share between ensembles with the same features:
+        XGBoost walks rows, and a column-major float64 frame would otherwise be copied and
+        re-laid out once per ensemble."""
+        check_is_fitted(self, "estimators_")
+        if [str(n) for n in self.feature_names_in_] != [str(c) for c in X.columns]:
+            return self.predict(X)
+        if X32 is None:
+            X32 = np.ascontiguousarray(X.to_numpy(dtype=np.float32))
+        return self._mean_members(X32, self._prior_margin(X))
+
     def predict_dist(self, X: Any) -> pd.DataFrame:
         """Predictive distribution per row: ``mean``, ``std``, ``epistemic_std``,
         ``noise_std``, ``extrapolation_std`` and Gaussian bounds ``lo95``, ``lo68``, ``hi68``,

@@ -173,6 +173,37 @@ def _process_for(elements: frozenset[str]) -> tuple[str, str, float, float, bool
     return "/".join(names), coreactant, lo, hi, feasible
 
 
+def _precursor_window(elements: list[str], precursors: str) -> tuple[float, float, str]:
+    """Deposition window of a library process whose source gives none: the intersection of
+    the sourced windows (``precursors.csv``) of its own precursors where the table has them,
+    else of the best precursor per element (:func:`_process_for`). ``(min, max, source)``;
+    NaN bounds when no window is known."""
+    table = _precursors_cached()
+    named = {_short(x).casefold() for x in precursors.replace(",", "/").split("/") if x.strip()}
+    los, his, used = [], [], []
+    for el in elements:
+        rows = table[(table["element"] == el)
+                     & table["precursor"].map(lambda p: _short(p).casefold() in named)]
+        if rows.empty:
+            continue
+        row = rows.iloc[0]
+        if _short(row["precursor"]) not in used:
+            used.append(_short(row["precursor"]))
+        if not math.isnan(row["temperature_min_c"]):
+            los.append(float(row["temperature_min_c"]))
+        if not math.isnan(row["temperature_max_c"]):
+            his.append(float(row["temperature_max_c"]))
+    if los or his:
+        lo = max(los) if los else float("nan")
+        hi = min(his) if his else float("nan")
+        if not (lo > hi):
+            return lo, hi, f"precursor table ({'/'.join(used)})"
+    names, _, lo, hi, ok = _process_for(frozenset(elements))
+    if ok and not (math.isnan(lo) and math.isnan(hi)):
+        return lo, hi, f"precursor table ({names}; the library's precursors have no window)"
+    return float("nan"), float("nan"), "none"
+
+
 def _enumerate_compositions(
     cations: Iterable[str], max_atoms: int, max_li: int, max_m: int, include_mixed: bool,
 ) -> dict[tuple[tuple[str, int], ...], tuple[str, str, str]]:
@@ -229,15 +260,22 @@ def _library_candidates() -> pd.DataFrame:
         anion = _ANION_BY_CLASS[best["coating_class"]]
         if anion == "oxide" and "Si" in elements.split() and "Li" in elements.split():
             anion = "silicate"
+        tmin, tmax = best["temperature_min_c"], best["temperature_max_c"]
+        window_source, precursors = "library", best["precursors"]
+        if pd.isna(tmin) and pd.isna(tmax):
+            tmin, tmax, window_source = _precursor_window(elements.split(), str(precursors))
+            if window_source.endswith("have no window)") or not str(precursors).strip():
+                precursors = window_source.removeprefix("precursor table (").split(";")[0]
+                precursors = precursors.rstrip(")")
         rows.append({
             "coating": coating, "formula": best["formula"],
             "reduced_formula": best["reduced_formula"], "family": best["coating_class"],
             "elements": elements, "n_elements": len(elements.split()),
             "li_fraction": float(comp["Li"] / comp.num_atoms), "anion": anion,
-            "depositable": True, "method": best["method"], "precursors": best["precursors"],
+            "depositable": True, "method": best["method"], "precursors": precursors,
             "coreactant": best["coreactant"],
-            "temperature_min_c": best["temperature_min_c"],
-            "temperature_max_c": best["temperature_max_c"],
+            "temperature_min_c": tmin, "temperature_max_c": tmax,
+            "window_source": window_source,
             "gpc_angstrom": best["gpc_angstrom"], "source": best["source"],
             "in_library": True, "n_processes": len(grp),
         })
@@ -264,7 +302,8 @@ def _enumerate_cached(max_atoms: int, max_li: int, max_m: int, include_mixed: bo
             "family": family, "elements": elements, "n_elements": len(key),
             "li_fraction": li_frac, "anion": anion, "depositable": ok, "method": "ALD",
             "precursors": precursors, "coreactant": coreactant,
-            "temperature_min_c": lo, "temperature_max_c": hi, "gpc_angstrom": float("nan"),
+            "temperature_min_c": lo, "temperature_max_c": hi, "window_source": "precursor table",
+            "gpc_angstrom": float("nan"),
             "source": f"enumerated (coatml), composition rule: {rule}; window = intersection of "
                       "sourced precursor windows (precursors.csv)",
             "in_library": False, "n_processes": 0,

@@ -21,7 +21,6 @@ from coatml.exceptions import FormulaError, ModelNotFoundError, Problem, Validat
 if TYPE_CHECKING:
     from coatml.tracking.runs import Tracker
 
-PREDICTION_COLUMNS = ("mean", "std", "lo68", "hi68", "lo95", "hi95")
 
 
 def check_materials(frame: pd.DataFrame, source: str = "input") -> None:
@@ -62,8 +61,11 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
 
 def predict_records(records: pd.DataFrame, tracker: Tracker,
                     source: str = "input") -> tuple[pd.DataFrame, dict[str, str]]:
-    """Append ``pred_<target>_{mean,std,lo68,hi68,lo95,hi95}`` for each target that has a
-    champion; ``missing`` maps the other targets to the reason."""
+    """Append the prediction columns of each target that has a champion
+    (:func:`coatml.models.surrogate.prediction_columns`: ``pred_<target>`` is the median, with
+    68 / 95 % intervals, the model-space std, and for resistance the log-normal mean labelled
+    as such); ``missing`` maps the other targets to the reason."""
+    from coatml.models.surrogate import as_surrogate, prediction_columns
     from coatml.tracking.registry import load_champion
 
     if records.index.name != "row":
@@ -79,9 +81,10 @@ def predict_records(records: pd.DataFrame, tracker: Tracker,
         except ModelNotFoundError as exc:
             missing[target] = str(exc)
             continue
-        dist = model.predict_dist(typed)
-        for col in PREDICTION_COLUMNS:
-            out[f"pred_{target}_{col}"] = dist[col].to_numpy()
+        surrogate = as_surrogate(model)
+        dist = surrogate.predict_model_space(typed)
+        for col, values in prediction_columns(surrogate.target_, dist).items():
+            out[col] = values
     if len(missing) == len(TARGETS):
         raise ModelNotFoundError("no champion model for either target: run `coatml train` "
                                  "first")

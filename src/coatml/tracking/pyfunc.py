@@ -50,7 +50,7 @@ import pandas as pd
 from mlflow.pyfunc import PythonModel
 
 from coatml.models.surrogate import OUTPUT_COLUMNS as OUTPUT_COLUMNS  # re-exported
-from coatml.models.surrogate import to_natural_units
+from coatml.models.surrogate import SurrogateBase, check_feature_set
 
 ENSEMBLE_ARTIFACT = "ensemble"
 METADATA_ARTIFACT = "metadata"
@@ -94,7 +94,7 @@ def _load_featurizer(feature_set: str, on_missing: str | None = None):
     return RecordFeaturizer(feature_set=feature_set, on_missing=on_missing)
 
 
-class CoatmlModel(PythonModel):
+class CoatmlModel(SurrogateBase, PythonModel):
     """pyfunc wrapper: records DataFrame -> predictive distribution in natural units.
 
     Holds no state until :meth:`load_context` (or :meth:`load_from`) rebuilds the
@@ -135,14 +135,9 @@ class CoatmlModel(PythonModel):
             X = fz.transform(records)
         else:
             X = fz.fit_transform(records)
-        stored_hash = self.metadata_.get("feature_set_hash")
-        now_hash = getattr(fz, "feature_set_hash_", None)
-        if stored_hash and now_hash and str(now_hash) != str(stored_hash):
-            raise ValueError(
-                f"feature set {self.metadata_['feature_set']!r} now hashes to {now_hash}, the "
-                f"model was trained with {stored_hash}: the feature definitions changed. "
-                "Retrain with `coatml train`."
-            )
+        check_feature_set(str(self.metadata_.get("feature_set")),
+                          self.metadata_.get("feature_set_hash"),
+                          getattr(fz, "feature_set_hash_", None))
         if not isinstance(X, pd.DataFrame):
             names = list(getattr(fz, "feature_names_out_", self.feature_names_))
             X = pd.DataFrame(np.asarray(X, dtype=float), columns=names, index=records.index)
@@ -150,22 +145,9 @@ class CoatmlModel(PythonModel):
             X = X.reindex(columns=self.feature_names_)
         return X
 
-    def predict_model_space(self, records: pd.DataFrame) -> pd.DataFrame:
-        """Ensemble distribution in model space (log10 for resistance)."""
-        return self.ensemble_.predict_dist(self.featurize(records))
-
-    def predict_members(self, records: pd.DataFrame) -> np.ndarray:
-        """``(n_members, n)`` member predictions in model space (Thompson sampling)."""
-        return np.asarray(self.ensemble_.predict_members(self.featurize(records)), dtype=float)
-
     @property
     def target(self) -> str:
         return str(self.target_.name)
-
-    def predict_dist(self, records: pd.DataFrame) -> pd.DataFrame:
-        """``mean, median, std, lo68, hi68, lo95, hi95`` per record, natural units."""
-        records = pd.DataFrame(records)
-        return to_natural_units(self.target_, self.predict_model_space(records), records.index)
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         """pyfunc entry point (MLflow passes the input DataFrame after schema checks).
