@@ -110,7 +110,7 @@ class CoatmlStrategy(LoopStrategy):
         from coatml.recommend.propose import Constraints
         from coatml.recommend.surrogates import propose_with_pair_gp
 
-        proposal, _ = propose_with_pair_gp(
+        proposal = propose_with_pair_gp(
             state.spec, state.records, state.objective, n, self.acquisition,
             Constraints(max_per_coating=self.max_per_coating), seed, self.settings(),
             features=state.features, space=state.space, exclude_index=state.run,

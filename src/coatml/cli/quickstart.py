@@ -78,13 +78,14 @@ def _rank_stage(ws, trials: int) -> None:
 
 
 def _propose_stage(ws, trials: int) -> None:
+    from coatml.cli._options import ObjectiveChoice
     from coatml.cli.propose import propose_cmd
 
     console.rule(f"[bold]4. Propose the next batch for {EXAMPLE_ELECTRODE} | "
                  f"{EXAMPLE_ELECTROLYTE} (4 recipes, one reactor run)")
     out = ws.outputs_dir / "next-batch.csv"
     propose_cmd(electrode=EXAMPLE_ELECTRODE, electrolyte=EXAMPLE_ELECTROLYTE,
-                objective="retention", n=4, same_temperature=True, seed=0, out=out,
+                objective=ObjectiveChoice.retention, n=4, same_temperature=True, seed=0, out=out,
                 workspace=ws.root)
     console.print("Fill in the measured columns of that file, then: `coatml data add "
                   f"{out}` and `coatml train --fast`, and propose again.")

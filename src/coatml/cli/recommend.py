@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from coatml.cli import _common
+from coatml.cli import _options as o
 from coatml.cli._common import console, err_console, fail, workspace_option
 
 if TYPE_CHECKING:
@@ -85,23 +86,18 @@ def print_table(result: RankResult, rows: int) -> None:
 
 def _load_models(ws: Any, objective: str) -> dict[str, Any]:
     """Champions: those of the objective are required, the other one is used if present."""
-    from coatml.exceptions import ModelNotFoundError
-    from coatml.tracking.registry import load_champion
+    from coatml.tracking.registry import load_champions
     from coatml.tracking.training import tracker_for
 
-    tracker = tracker_for(ws)
     needed = {TARGETS[o] for o in (("retention", "resistance") if objective == "both"
                                    else (objective,))}
-    models: dict[str, Any] = {}
-    for target in TARGETS.values():
-        try:
-            models[target] = load_champion(tracker, target).python_model
-        except ModelNotFoundError as exc:
-            if target in needed:
-                fail(f"objective '{objective}' needs a champion model of {target}: {exc}")
-            console.print(f"[yellow]note:[/] no champion of {target}; its predictions and the "
-                          "Pareto rank are left out (run `coatml train`)", highlight=False)
-    return models
+    models, missing = load_champions(tracker_for(ws), TARGETS.values())
+    for target, message in missing.items():
+        if target in needed:
+            fail(f"objective '{objective}' needs a champion model of {target}: {message}")
+        console.print(f"[yellow]note:[/] no champion of {target}; its predictions and the "
+                      "Pareto rank are left out (run `coatml train`)", highlight=False)
+    return dict(models)
 
 
 def _refs(ws: Any, objective: str) -> dict[str, Any]:
@@ -153,6 +149,10 @@ def run_rank(ws: Any, *, electrode: str, electrolyte: str, coated_component: str
              f"not '{coated_component}'")
     if top is not None and top < 1:
         fail("--top must be >= 1")
+    o.check_temperature(max_temperature)
+    o.check_positive(max_thickness, "--max-thickness")
+    o.check_positive(cycle_number, "--cycle-number")
+    o.check_positive(c_rate, "--c-rate")
     for role, name in (("electrode", electrode), ("electrolyte", electrolyte)):
         try:
             resolve_material(name)
@@ -229,23 +229,18 @@ def run_rank(ws: Any, *, electrode: str, electrolyte: str, coated_component: str
 
 
 def rank(
-    electrode: Annotated[str, typer.Option(help="Electrode formula or name, e.g. "
-                                                "LiNi0.8Mn0.1Co0.1O2 or NMC811.")],
-    electrolyte: Annotated[str, typer.Option(help="Electrolyte formula or name, e.g. "
-                                                  "Li6PS5Cl.")],
-    coated_component: Annotated[str, typer.Option(
-        help="Which side is coated: auto, electrode or electrolyte.")] = "auto",
-    objective: Annotated[str, typer.Option(help="retention, resistance or both.")] = "retention",
+    electrode: o.ElectrodeOpt,
+    electrolyte: o.ElectrolyteOpt,
+    coated_component: o.ComponentOpt = o.ComponentChoice.auto,
+    objective: o.ObjectiveOpt = o.ObjectiveChoice.retention,
     top: Annotated[int | None, typer.Option(help="Rows to show and write (default: show 20, "
-                                                 "write all).")] = None,
+                                                 "write all).", min=1)] = None,
     out: Annotated[Path | None, typer.Option(help="CSV path (default: outputs/rank_*.csv).")]
     = None,
     plot: Annotated[Path | None, typer.Option(help="PNG path (default: outputs/rank_*.png).")]
     = None,
-    max_temperature: Annotated[float | None, typer.Option(
-        help="Highest deposition temperature the substrate tolerates (°C).")] = None,
-    max_thickness: Annotated[float | None, typer.Option(
-        help="Thickest film to consider (nm).")] = None,
+    max_temperature: o.MaxTemperatureOpt = None,
+    max_thickness: o.MaxThicknessOpt = None,
     no_anion_filter: Annotated[bool, typer.Option(
         "--no-anion-filter", help="Keep anion classes incompatible with the electrolyte.")]
     = False,
@@ -254,9 +249,9 @@ def rank(
     library_only: Annotated[bool, typer.Option(
         "--library-only", help="Only the sourced library coatings (no enumerated ones).")]
     = False,
-    cycle_number: Annotated[float, typer.Option(help="Cycle at which retention is scored.")]
-    = 100.0,
-    c_rate: Annotated[float, typer.Option(help="C-rate of the scored test (1/h).")] = 0.5,
+    cycle_number: Annotated[float, typer.Option(
+        help="Cycle at which retention is scored (> 0).")] = 100.0,
+    c_rate: Annotated[float, typer.Option(help="C-rate of the scored test (1/h, > 0).")] = 0.5,
     scheduler: Annotated[str | None, typer.Option(
         help="Dask scheduler address (tcp://host:8786): score chunks on that cluster.")] = None,
     dask: Annotated[bool, typer.Option(
@@ -268,7 +263,8 @@ def rank(
     _common.quiet_libraries()
     ws = _common.workspace(workspace)
     run_rank(ws, electrode=electrode, electrolyte=electrolyte,
-             coated_component=coated_component, objective=objective, top=top, out=out,
+             coated_component=coated_component.value, objective=objective.value, top=top,
+             out=out,
              plot=plot, max_temperature=max_temperature, max_thickness=max_thickness,
              anion_filter=not no_anion_filter, reducible_filter=not no_reducible_filter,
              library_only=library_only, cycle_number=cycle_number, c_rate=c_rate,

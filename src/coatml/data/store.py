@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,19 +164,22 @@ class RecordStore:
         table.content_hash = _frame_hash(table.records)
         return self.add_validated(table, source_name=source_name)
 
-    def add_validated(self, table: ValidatedTable, source_name: str) -> IngestResult:
+    def add_validated(self, table: ValidatedTable, source_name: str,
+                      also: Callable[[sa.Connection], None] | None = None) -> IngestResult:
         """Add validated records in one transaction; retried when a concurrent writer wins a
-        race on the same records."""
+        race on the same records. ``also(conn)`` runs inside the same transaction after the
+        records are written (e.g. a campaign's links to them): both land or neither does."""
         last_error: Exception | None = None
         for attempt in range(5):
             try:
-                return self._add_once(table, source_name)
+                return self._add_once(table, source_name, also)
             except IntegrityError as exc:  # a concurrent ingest inserted the same rows first
                 last_error = exc
                 time.sleep(0.1 * (attempt + 1))
         raise RuntimeError(f"could not add {source_name} after retries: {last_error}")
 
-    def _add_once(self, table: ValidatedTable, source_name: str) -> IngestResult:
+    def _add_once(self, table: ValidatedTable, source_name: str,
+                  also: Callable[[sa.Connection], None] | None = None) -> IngestResult:
         frame = table.records
         now = dt.datetime.now(dt.UTC)
         with self.engine.begin() as conn:
@@ -183,6 +187,8 @@ class RecordStore:
                 sa.select(ingests.c.ingest_id).where(ingests.c.content_hash == table.content_hash)
             ).first()
             if existing_ingest is not None:
+                if also is not None:
+                    also(conn)
                 return IngestResult(source_name, table.content_hash, 0, len(frame), True,
                                     tuple(table.warnings), tuple(table.ignored_columns))
             rows = [_row_to_db(rec) for rec in frame.to_dict(orient="records")]
@@ -224,6 +230,8 @@ class RecordStore:
                 row["added_at"] = now
             for start in range(0, len(to_insert), 1000):
                 conn.execute(records.insert(), to_insert[start:start + 1000])
+            if also is not None:
+                also(conn)
         return IngestResult(source_name, table.content_hash, len(to_insert),
                             len(rows) - len(to_insert), False, tuple(table.warnings),
                             tuple(table.ignored_columns))

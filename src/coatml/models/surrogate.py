@@ -203,10 +203,10 @@ def as_surrogate(model: Any) -> Surrogate:
     """A :class:`Surrogate` from what callers hold: a surrogate, or a registry
     :class:`~coatml.tracking.registry.LoadedModel` (its python model)."""
     if isinstance(model, SurrogateBase):
-        return model  # type: ignore[return-value]
+        return model
     inner = getattr(model, "python_model", None)
     if isinstance(inner, SurrogateBase):
-        return inner  # type: ignore[return-value]
+        return inner
     if isinstance(model, Surrogate):
         return model
     raise TypeError(f"{type(model).__name__} does not satisfy the Surrogate contract "

@@ -66,7 +66,7 @@ def predict_records(records: pd.DataFrame, tracker: Tracker,
     68 / 95 % intervals, the model-space std, and for resistance the log-normal mean labelled
     as such); ``missing`` maps the other targets to the reason."""
     from coatml.models.surrogate import as_surrogate, prediction_columns
-    from coatml.tracking.registry import load_champion
+    from coatml.tracking.registry import load_champions
 
     if records.index.name != "row":
         records = records.copy()
@@ -74,13 +74,8 @@ def predict_records(records: pd.DataFrame, tracker: Tracker,
     check_materials(records, source)
     typed = _typed(records)
     out = records.copy()
-    missing: dict[str, str] = {}
-    for target in TARGETS:
-        try:
-            model = load_champion(tracker, target)
-        except ModelNotFoundError as exc:
-            missing[target] = str(exc)
-            continue
+    models, missing = load_champions(tracker, TARGETS)
+    for model in models.values():
         surrogate = as_surrogate(model)
         dist = surrogate.predict_model_space(typed)
         for col, values in prediction_columns(surrogate.target_, dist).items():

@@ -15,7 +15,7 @@ measured so far, so the surrogate also learns where not to go.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -132,12 +132,12 @@ def propose_with_pair_gp(spec: Any, observed: pd.DataFrame | None, objective: An
                          strategy: str, constraints: Any, seed: int,
                          settings: PairGPSettings | None = None, *,
                          features: pd.DataFrame | None = None,
-                         **propose_kwargs: Any) -> tuple[Any, list[str]]:
+                         **propose_kwargs: Any) -> Any:
     """The closed loop's proposal: pair surrogates (:func:`fit_pair_surrogates`) and a
     feasibility model fitted on the pair's records, then :func:`~coatml.recommend.propose.
     propose`. ``features``: the default feature set of the pair's records and the space
     (same index; the benchmark's cache), which spares featurizing them again.
-    Returns ``(proposal, messages of the fit)``."""
+    The fit's messages lead the proposal's."""
     from coatml.recommend.acquisition import Objective
     from coatml.recommend.feasibility import FeasibilityModel
     from coatml.recommend.propose import pair_records, propose
@@ -152,5 +152,5 @@ def propose_with_pair_gp(spec: Any, observed: pd.DataFrame | None, objective: An
     proposal = propose(spec, models or None, obj, n, strategy, constraints, seed,
                        observed=pair, feasibility=feasibility, feature_cache=features,
                        noise_free=settings.noise_free, **propose_kwargs)
-    return proposal, messages
+    return replace(proposal, messages=(*messages, *proposal.messages))
 

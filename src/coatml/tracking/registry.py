@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -407,3 +407,17 @@ def load_champion(tracker: Tracker, target: str) -> LoadedModel:
         return load_model(tracker, f"{model_name(target)}@{CHAMPION}")
     except ModelNotFoundError as e:
         raise ModelNotFoundError(_no_model_message(tracker, target)) from e
+
+
+def load_champions(tracker: Tracker, targets: Iterable[str]) -> tuple[dict[str, LoadedModel],
+                                                                     dict[str, str]]:
+    """The champions of ``targets`` that have one, and for the others why not
+    (``{target: message}``): the one way commands load the models they score with."""
+    models: dict[str, LoadedModel] = {}
+    missing: dict[str, str] = {}
+    for target in targets:
+        try:
+            models[target] = load_champion(tracker, target)
+        except ModelNotFoundError as exc:
+            missing[target] = str(exc)
+    return models, missing
