@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -29,3 +30,10 @@ def test_quickstart_runs_the_whole_main_job(tmp_path: Path) -> None:
     assert batch["capacity_retention_pct"].isna().all()  # for the lab to fill
     assert "coatml-capacity_retention_pct" in result.output
     assert "mlflow" in result.output and "ui --backend-store-uri" in result.output
+    # only coatml's own lines about the registration (the model did not exist before)
+    assert "already exists" not in result.output and "Created version" not in result.output
+    assert "v1 is the first model for capacity_retention_pct" in result.output
+    # the output says what the quickstart's shorter search ran and how long each stage took
+    assert "Quickstart search: 0 Optuna trial(s) per target" in result.output
+    assert re.search(r"Quickstart took \d+ s \(data \d+ s, train \d+ s, rank \d+ s, "
+                     r"propose \d+ s\)", result.output), result.output

@@ -35,7 +35,8 @@ def train(
 
 
 def run_training(ws, targets: list[str], trials: int | None = None, fast: bool = False,
-                 config: Path | None = None, allow_insufficient: bool = False) -> list:
+                 config: Path | None = None, allow_insufficient: bool = False,
+                 learning_curve_fractions: tuple[float, ...] | None = None) -> list:
     """Train each target with a progress display; print the CV report and promotion."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -59,7 +60,8 @@ def run_training(ws, targets: list[str], trials: int | None = None, fast: bool =
             try:
                 outcome = train_target(ws, TrainOptions(
                     target=name, trials=trials, fast=fast,
-                    config_path=str(config) if config else None), progress=progress)
+                    config_path=str(config) if config else None,
+                    learning_curve_fractions=learning_curve_fractions), progress=progress)
             except InsufficientDataError as exc:
                 if allow_insufficient:
                     console.print(f"[yellow]skipped:[/] {exc}")

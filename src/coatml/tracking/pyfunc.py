@@ -57,10 +57,11 @@ METADATA_ARTIFACT = "metadata"
 FEATURE_SET_ARTIFACT = "feature_set"
 METADATA_FILENAME = "coatml_model.json"
 
-#: Distributions whose installed versions are pinned in the model's requirements.txt.
+#: Distributions whose installed versions are pinned in the model's requirements.txt
+#: (XGBoost is ``xgboost-cpu`` by default, ``xgboost`` with the ``gpu`` extra).
 REQUIREMENT_DISTRIBUTIONS: tuple[str, ...] = (
-    "coatml", "mlflow", "xgboost", "numpy", "pandas", "scipy", "scikit-learn", "pymatgen",
-    "matminer",
+    "coatml", "mlflow", "xgboost-cpu", "xgboost", "numpy", "pandas", "scipy", "scikit-learn",
+    "pymatgen", "matminer",
 )
 
 _MODEL_CODE = '''\

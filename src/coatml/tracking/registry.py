@@ -29,9 +29,12 @@ Every outcome returns a :class:`PromotionResult` whose ``reason`` the CLI prints
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +55,12 @@ CHALLENGER = "challenger"
 TAG_ROLE = "coatml.role"
 TAG_METRIC_PREFIX = "coatml.metric."
 MODEL_PREFIX = "coatml-"
+
+#: MLflow's own notices from ``mlflow.register_model`` (printed to stderr, not logged):
+#: coatml creates the registered model itself and prints its own line about each version.
+_MLFLOW_REGISTER_NOTICE = re.compile(
+    r"^(Successfully registered model '.*'\.|Registered model '.*' already exists\. "
+    r"Creating a new version of this model\.\.\.|Created version '.*' of model '.*'\.)$")
 
 #: Metrics shown by :func:`list_models` (when the run logged them).
 LISTED_METRICS = ("cv_rmse", "cv_mae", "cv_spearman_within_system", "cv_coverage68",
@@ -97,6 +106,21 @@ def _ensure_registered_model(client, name: str) -> None:
                 description=f"coatml model of {name.removeprefix(MODEL_PREFIX)}")
         except MlflowException:
             client.get_registered_model(name)  # created concurrently: fine if it exists now
+
+
+@contextlib.contextmanager
+def _without_registration_notices() -> Iterator[None]:
+    """Drop MLflow's registration notices from stderr inside the block; everything else
+    written to stderr there (warnings, errors) is passed on unchanged afterwards."""
+    buffer = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(buffer):
+            yield
+    finally:
+        kept = [line for line in buffer.getvalue().splitlines(keepends=True)
+                if not _MLFLOW_REGISTER_NOTICE.match(line.rstrip("\n"))]
+        if kept:
+            sys.stderr.write("".join(kept))
 
 
 def _current_champion(client, name: str):
@@ -161,7 +185,7 @@ def register_and_maybe_promote(
             TAG_FOLDS_HASH: training.folds_hash}
     for key, val in training.metrics.items():
         tags[TAG_METRIC_PREFIX + key] = repr(float(val))
-    with tracker.activate():
+    with tracker.activate(), _without_registration_notices():
         # models:/<model_id> registers the LoggedModel and keeps the run lineage (mlflow 3).
         mv = mlflow.register_model(training.model_uri, name, tags=tags)
     version = str(mv.version)

@@ -44,7 +44,9 @@ CERTAIN_MONOTONE = {
 
 @dataclass(frozen=True)
 class TrainOptions:
-    """What to train and how. ``trials``: Optuna trials (None: the config's; 0: no tuning)."""
+    """What to train and how. ``trials``: Optuna trials (None: the config's; 0: no tuning);
+    ``learning_curve_fractions``: training-fold fractions of the learning curve (None: the
+    config's)."""
 
     target: str
     trials: int | None = None
@@ -52,6 +54,7 @@ class TrainOptions:
     config_path: str | None = None
     feature_set: str | None = None
     learning_curve: bool = True
+    learning_curve_fractions: tuple[float, ...] | None = None
 
 
 @dataclass
@@ -191,7 +194,9 @@ def train_target(ws: Workspace, options: TrainOptions, tracker: Tracker | None =
         t0 = time.perf_counter()
         progress("learning curve", 0, 1)
         curve = learning_curve(_factory(base), X, y, groups.to_numpy(), rows,
-                               fractions=config.learning_curve_fractions, n_splits=n_splits,
+                               fractions=(options.learning_curve_fractions
+                                          or config.learning_curve_fractions),
+                               n_splits=n_splits,
                                random_state=config.random_state)
         progress("learning curve", 1, 1)
         seconds["learning curve"] = time.perf_counter() - t0
