@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from coatml.exceptions import InsufficientDataError
 from coatml.models.targets import MIN_RECORDS, TargetSpec, get_target
@@ -61,8 +62,8 @@ def training_rows(records: pd.DataFrame, target: str) -> pd.DataFrame:
 ESTIMATORS = ("xgboost", "gp")
 
 
-class RecordModel:
-    """Featurizer + regressor for one target.
+class RecordModel(BaseEstimator):
+    """Featurizer + regressor for one target (``sklearn.base.clone`` gives an unfitted copy).
 
     ``estimator``: ``"xgboost"`` (:class:`~coatml.models.estimators.EnsembleRegressor`) or
     ``"gp"`` (:class:`~coatml.models.gaussian_process.DescriptorGP`); ``estimator_params`` go to
