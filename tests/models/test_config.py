@@ -45,6 +45,20 @@ def test_unknown_key_is_an_error(tmp_path):
         ModelConfig.from_toml(bad)
 
 
+def test_interval_scale_is_not_a_setting(tmp_path):
+    """The interval scale is fitted by grouped CV; a config of an earlier version that sets it
+    gets an error saying so, not a silently ignored key."""
+    old = tmp_path / "old.toml"
+    old.write_text("[model]\ninterval_scale = 1.0\n")
+    with pytest.raises(ValueError, match="interval_scale: .*cross-validation fits it"):
+        ModelConfig.from_toml(old)
+    assert "interval_scale" not in load_model_config().estimator_params()
+    bad = tmp_path / "tune.toml"
+    bad.write_text("[tuning.space.interval_scale]\nlow = 0.5\nhigh = 2.0\n")
+    with pytest.raises(ValueError, match="unknown estimator parameter"):
+        ModelConfig.from_toml(bad)
+
+
 _names = st.sampled_from(["max_depth", "learning_rate", "reg_lambda", "subsample"])
 
 

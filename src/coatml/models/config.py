@@ -18,8 +18,14 @@ from typing import Any, Literal
 _ESTIMATOR_KEYS = (
     "n_estimators", "max_depth", "learning_rate", "subsample", "colsample_bytree",
     "min_child_weight", "reg_lambda", "reg_alpha", "n_members", "bootstrap", "random_state",
-    "extrapolation_scale", "interval_scale", "device", "n_jobs",
+    "extrapolation_scale", "device", "n_jobs",
 )
+#: Keys of earlier versions that are no longer settings, with the reason.
+_RETIRED_KEYS = {
+    "interval_scale": "the interval scale is no longer a setting: grouped cross-validation "
+                      "fits it for every trained model (EnsembleRegressor.interval_scale_); "
+                      "remove the key",
+}
 
 
 def _check_keys(cls: type, data: Mapping[str, Any], where: str) -> None:
@@ -124,7 +130,6 @@ class ModelConfig:
     bootstrap: bool = True
     random_state: int = 0
     extrapolation_scale: float = 1.0
-    interval_scale: float = 1.0
     device: str = "cpu"
     n_jobs: int = 1
     prior: str | None = None
@@ -182,6 +187,9 @@ class ModelConfig:
         model = dict(data.get("model", {}))
         validation = dict(data.get("validation", {}))
         known_model = set(_ESTIMATOR_KEYS) | {"prior", "monotone_constraints"}
+        retired = sorted(set(model) & set(_RETIRED_KEYS))
+        if retired:
+            raise ValueError(f"[model] {retired[0]}: {_RETIRED_KEYS[retired[0]]}")
         bad = sorted(set(model) - known_model)
         if bad:
             raise ValueError(f"[model]: unknown key(s) {bad}; known keys: {sorted(known_model)}")

@@ -31,6 +31,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from coatml.exceptions import CapabilityError, InsufficientDataError
 from coatml.models.targets import MIN_RECORDS, Z68, Z95, TargetSpec, get_target
@@ -255,8 +256,9 @@ def training_rows(records: pd.DataFrame, target: str) -> pd.DataFrame:
 ESTIMATORS = ("xgboost", "gp")
 
 
-class RecordModel(SurrogateBase):
-    """Featurizer + regressor for one target (a :class:`Surrogate`).
+class RecordModel(SurrogateBase, BaseEstimator):
+    """Featurizer + regressor for one target (a :class:`Surrogate`; ``sklearn.base.clone``
+    gives an unfitted copy).
 
     ``estimator``: ``"xgboost"`` (:class:`~coatml.models.estimators.EnsembleRegressor`) or
     ``"gp"`` (:class:`~coatml.models.gaussian_process.DescriptorGP`); ``estimator_params`` go to

@@ -203,11 +203,11 @@ def train_target(ws: Workspace, options: TrainOptions, tracker: Tracker | None =
 
     t0 = time.perf_counter()
     progress("fit", 0, 1)
-    scale = report.interval_scale_factor
     final_params = dict(base)
-    if np.isfinite(scale) and scale > 0:
-        final_params["interval_scale"] = float(base.get("interval_scale", 1.0)) * float(scale)
     model = EnsembleRegressor(**final_params).fit(X, y)
+    scale = report.interval_scale_factor
+    if np.isfinite(scale) and scale > 0:
+        model.calibrate_intervals(scale)  # a fitted attribute, saved with the model
     progress("fit", 1, 1)
     seconds["fit"] = time.perf_counter() - t0
 
