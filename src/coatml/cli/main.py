@@ -9,11 +9,54 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from coatml.cli import _common
 from coatml.cli._common import console, fail, workspace_option
-from coatml.exceptions import CoatmlError
+from coatml.exceptions import CoatmlError, mask_url
+
+DEBUG_HINT = "run with --debug for the full trace"
+
+
+def describe_exception(exc: BaseException) -> tuple[str, int]:
+    """One line naming what went wrong, and the exit code: 2 for a problem with the input,
+    the configuration or a server (the user can fix it), 1 for anything unexpected."""
+    if isinstance(exc, CoatmlError):
+        return str(exc), 2
+    first = mask_url(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+    name = type(exc).__name__
+    if isinstance(exc, OSError) and (exc.strerror or exc.filename):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or first}{where} ({DEBUG_HINT})", 2
+    module = type(exc).__module__.split(".")[0]
+    if module == "sqlalchemy":
+        return f"database error ({name}): {first} ({DEBUG_HINT})", 2
+    if module in ("mlflow", "requests", "urllib3"):
+        return f"tracking server error ({name}): {first} ({DEBUG_HINT})", 2
+    if isinstance(exc, MemoryError):
+        return f"out of memory ({DEBUG_HINT})", 1
+    return f"unexpected {name}: {first or 'no message'} ({DEBUG_HINT})", 1
+
+
+class _Group(TyperGroup):
+    """The root command group: any exception a command raises becomes one line on stderr
+    (:func:`describe_exception`) unless ``--debug`` (or ``COATML_DEBUG=1``) asks for the
+    traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:
+            if _common.STATE.get("debug"):
+                raise
+            message, code = describe_exception(exc)
+            _common.print_error(message)
+            raise typer.Exit(code) from None
+
 
 app = typer.Typer(
     name="coatml",
@@ -21,6 +64,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Group,
 )
 data_app = typer.Typer(help="Add, inspect and export records.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
@@ -33,8 +77,12 @@ def _root(
         typer.Option("--workspace", "-w", help="Workspace folder (default: COATML_WORKSPACE or "
                      "the current folder and its parents).", envvar="COATML_WORKSPACE"),
     ] = None,
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="Show the full Python traceback of an error.",
+        envvar="COATML_DEBUG")] = False,
 ) -> None:
     _common.STATE["workspace"] = workspace
+    _common.STATE["debug"] = debug
     _common.configure_width()
 
 
@@ -52,7 +100,8 @@ def init(
     from coatml.workspace import Workspace
 
     ws = Workspace.init(directory, database_url=database_url, tracking_uri=tracking_uri)
-    console.print(f"Workspace [bold]{ws.root}[/] (store: {_common.redact(ws.database_url)})")
+    console.print(f"Workspace [bold]{_common.esc(ws.root)}[/] "
+                  f"(store: {_common.esc(_common.redact(ws.database_url))})", highlight=False)
     if literature:
         _common.add_literature(ws)
         _common.print_summary(ws)
@@ -70,11 +119,15 @@ def data_add(
     workspace: workspace_option = None,
 ) -> None:
     """Validate whole files, then add each in one transaction (all rows or none)."""
+    from coatml.data.schema import DATA_KINDS
+
+    if kind not in DATA_KINDS:
+        fail(f"--kind must be one of {', '.join(DATA_KINDS)}, not '{kind}'")
+    if not files and not literature:
+        fail("name a CSV/XLSX file or pass --literature")
     ws = _common.workspace(workspace)
     if literature:
         _common.add_literature(ws)
-    if not files and not literature:
-        fail("name a CSV/XLSX file or pass --literature")
     with ws.store() as store:
         for path in files or []:
             result = store.add_file(path, default_source=source, data_kind=kind)
@@ -116,20 +169,31 @@ def data_export(
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
     out: Annotated[Path | None, typer.Option(help="Output file (default: outputs/records.*)")]
     = None,
+    raw_cells: Annotated[bool, typer.Option(
+        "--raw-cells", help="CSV: write text cells as stored, without the ' that keeps a "
+        "spreadsheet from running a cell beginning with = + - @ as a formula.")] = False,
     workspace: workspace_option = None,
 ) -> None:
-    """Export all records as CSV or Parquet."""
+    """Export all records as CSV or Parquet.
+
+    In CSV, a text cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
+    is written with a leading ``'`` so a spreadsheet shows it as text instead of running it as
+    a formula (``--raw-cells`` writes the cells as stored)."""
+    from coatml.data.store import spreadsheet_safe
+
     if fmt not in ("csv", "parquet"):
         fail(f"--format must be csv or parquet, not '{fmt}'")
     ws = _common.workspace(workspace)
     with ws.store() as store:
         frame = store.to_frame()
     target = out or ws.outputs_dir / f"records.{fmt}"
+    if target.is_dir():
+        fail(f"--out {target} is a folder; name a file")
     if fmt == "csv":
-        frame.to_csv(target, index=False)
+        (frame if raw_cells else spreadsheet_safe(frame)).to_csv(target, index=False)
     else:
         frame.to_parquet(target, index=False)
-    console.print(f"Wrote {len(frame)} records to {target}")
+    console.print(f"Wrote {len(frame)} records to {_common.esc(target)}", highlight=False)
 
 
 @data_app.command("summary")
@@ -187,7 +251,7 @@ def main() -> None:
     try:
         app()
     except CoatmlError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        _common.print_error(exc)
         sys.exit(2)
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from coatml.data.schema import COLUMN_BY_NAME, COLUMN_NAMES
 from coatml.data.validation import (
     ValidatedTable,
+    check_pairs,
     normalise_dtypes,
     read_table_text,
     record_content_hash,
@@ -208,6 +209,7 @@ class RecordStore:
                                                 "different values; give this record a new id"))
                     continue
                 to_insert.append(row)
+            problems.extend(self._pair_problems(conn, frame, rows))
             if problems:
                 raise ValidationError(problems, source_name)
             inserted = conn.execute(
@@ -227,6 +229,23 @@ class RecordStore:
         return IngestResult(source_name, table.content_hash, len(to_insert),
                             len(rows) - len(to_insert), False, tuple(table.warnings),
                             tuple(table.ignored_columns))
+
+    @staticmethod
+    def _pair_problems(conn: Any, frame: pd.DataFrame, rows: list[dict[str, Any]]
+                       ) -> list[Problem]:
+        """Pair ids of the new rows that a stored record already uses with another electrode
+        or electrolyte."""
+        pair_ids = sorted({str(r["pair_id"]) for r in rows if r.get("pair_id")})
+        stored: dict[str, dict[str, object]] = {}
+        for start in range(0, len(pair_ids), 500):
+            chunk = pair_ids[start:start + 500]
+            for row in conn.execute(sa.select(records.c.pair_id, records.c.electrode,
+                                              records.c.electrolyte)
+                                    .where(records.c.pair_id.in_(chunk))).mappings():
+                stored.setdefault(str(row["pair_id"]), dict(row))
+        if not stored:
+            return []
+        return check_pairs(rows, [int(str(n)) for n in frame.index], stored)
 
     # ------------------------------------------------------------------ reading
     def count(self) -> int:
@@ -289,3 +308,20 @@ def _row_to_db(rec: dict[str, Any]) -> dict[str, Any]:
 def _frame_hash(frame: pd.DataFrame) -> str:
     hashes = sorted(record_content_hash(_row_to_db(r)) for r in frame.to_dict(orient="records"))
     return hashlib.sha256(("frame\n" + "\n".join(hashes)).encode()).hexdigest()
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells beginning with a formula trigger (``=``, ``+``,
+    ``-``, ``@``, tab, carriage return) carry a leading ``'``, so a spreadsheet opening the
+    exported CSV shows them as text instead of evaluating them. Numbers are left alone."""
+    out = frame.copy()
+    for name in out.columns:
+        if out[name].dtype != object:
+            continue
+        out[name] = out[name].map(
+            lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_TRIGGERS) else v)
+    return out
