@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -45,13 +44,13 @@ class _Group(TyperGroup):
     (:func:`describe_exception`) unless ``--debug`` (or ``COATML_DEBUG=1``) asks for the
     traceback."""
 
-    def invoke(self, ctx: click.Context) -> object:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
-            raise
         except Exception as exc:
-            if _common.STATE.get("debug"):
+            # typer/click's own exits, aborts and usage errors keep their handling
+            if _common.STATE.get("debug") or type(exc).__module__.split(".")[0] in (
+                    "typer", "click"):
                 raise
             message, code = describe_exception(exc)
             _common.print_error(message)
@@ -189,6 +188,8 @@ def data_export(
     target = out or ws.outputs_dir / f"records.{fmt}"
     if target.is_dir():
         fail(f"--out {target} is a folder; name a file")
+    if not target.parent.is_dir():
+        fail(f"--out {target}: the folder {target.parent} does not exist")
     if fmt == "csv":
         (frame if raw_cells else spreadsheet_safe(frame)).to_csv(target, index=False)
     else:
