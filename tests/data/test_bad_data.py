@@ -29,8 +29,12 @@ CELL_CASES = [
      "row 2, column coating: 'Li100000000000000000000000000000O' has 1e+29 Li"),
     ("NaN as electrode", GOOD_ROW.replace("LiNi0.8Mn0.1Co0.1O2", "NaN"),
      "row 2, column electrode: 'NaN' is ambiguous"),
-    ("Na as coating", GOOD_ROW.replace("LiNbO3", "Na"),
-     "row 2, column coating: 'Na' is ambiguous"),
+    ("NaN as coating", GOOD_ROW.replace("LiNbO3", "NaN"),
+     "row 2, column coating: 'NaN' is ambiguous: the formula Na1N1 or 'not a number'?"),
+    ("NA as electrode", GOOD_ROW.replace("LiNi0.8Mn0.1Co0.1O2", "NA"),
+     "row 2, column electrode: 'NA' means 'not reported', but electrode is required"),
+    ("Na coating without a method", GOOD_ROW.replace("LiNbO3", "Na").replace(",ALD,", ",,"),
+     "row 2, column method: a coated record needs method ALD or MLD"),
     ("underscore digits", GOOD_ROW.replace(",235,", ",2_0,"),
      "row 2, column temperature_c: '2_0' is not a plain number"),
     ("Arabic-Indic digits", GOOD_ROW.replace(",235,", ",٢٣٥,"),
@@ -65,11 +69,12 @@ def test_bad_cell_is_refused_with_row_and_column(what: str, row: str, expected: 
     assert msgs[0].startswith(expected), msgs
 
 
-def test_explicit_counts_resolve_the_sodium_ambiguity() -> None:
+@pytest.mark.parametrize("sodium", ["Na", "Na1"])
+def test_na_written_as_the_element_is_sodium_not_missing(sodium: str) -> None:
     table = validate_frame(parse_csv_text(
-        f"{HEADER}\n{GOOD_ROW.replace('LiNbO3', 'Na1')}\n", "t.csv"))
-    assert table.records.iloc[0]["coating"] == "Na1"
-    assert table.records.iloc[0]["method"] == "ALD"  # still a coated record, not a control
+        f"{HEADER}\n{GOOD_ROW.replace('LiNbO3', sodium)}\n", "t.csv"))
+    assert table.records.iloc[0]["coating"] == sodium
+    assert table.records.iloc[0]["method"] == "ALD"  # a coated record, not a bare control
 
 
 def test_cell_failed_with_a_target_is_refused_and_without_is_kept() -> None:

@@ -36,8 +36,10 @@ from coatml.exceptions import FormulaError, Problem, ValidationError
 MISSING_TOKENS = frozenset({"", "nd", "n.d.", "na", "n/a", "nan", "none", "null", "-", "--"})
 #: Columns added by `coatml propose` that `coatml data add` accepts and ignores.
 IGNORED_PREFIXES = ("pred_", "acq_", "proposed_")
-#: Missing-value tokens that are also formulas: 'Na' (sodium), 'NaN' (Na + N).
-_AMBIGUOUS_MATERIAL = {"na": "Na", "nan": "Na, N"}
+#: In a material column, 'Na' written exactly so is sodium (a sodium-metal electrode), not
+#: "not available"; 'NaN' parses as a formula (Na1N1) but is almost always pandas' not-a-number.
+_ELEMENT_TOKENS = frozenset({"Na"})
+_AMBIGUOUS_MATERIAL = {"NaN": "Na1N1"}
 _TRUE = frozenset({"true", "1", "yes", "y", "t"})
 _FALSE = frozenset({"false", "0", "no", "n", "f"})
 _UNIT_SUFFIXES = (
@@ -502,13 +504,13 @@ def _convert(text: str, col: Column) -> tuple[object, str | None]:
     if col.kind == "datetime":
         return (None, None) if _is_missing(s) else (s, None)
     if col.name in MATERIAL_COLUMNS and s:
-        low = s.casefold()
-        if low in _AMBIGUOUS_MATERIAL:
+        if s in _AMBIGUOUS_MATERIAL:
             what = "empty (a bare control)" if col.name == "coating" else "missing"
-            return None, (f"'{s}' is ambiguous: the element symbols {_AMBIGUOUS_MATERIAL[low]} "
-                          f"or 'not available'? Leave the cell empty if the value is {what}, "
-                          f"or write the formula with explicit counts "
-                          f"({_AMBIGUOUS_MATERIAL[low].replace(', ', '1')}1)")
+            return None, (f"'{s}' is ambiguous: the formula {_AMBIGUOUS_MATERIAL[s]} or 'not a "
+                          f"number'? Leave the cell empty if the value is {what}, or write the "
+                          f"formula with explicit counts ({_AMBIGUOUS_MATERIAL[s]})")
+        if s in _ELEMENT_TOKENS:
+            return s, None
         if _is_missing(s):
             if col.name == "coating":
                 return None, None
