@@ -120,3 +120,60 @@ def test_unexpected_exception_is_one_line_and_debug_gives_the_trace(
                              "deep (run with --debug for the full trace)\n")
     debug = runner.invoke(app, ["--debug", "-w", str(ws), "data", "summary"])
     assert isinstance(debug.exception, ZeroDivisionError)
+
+
+PREDICT_HEADER = ("electrode,electrolyte,coating,coated_component,method,temperature_c,"
+                  "gpc_angstrom,cycles")
+PREDICT_ROW = "LiNi0.8Mn0.1Co0.1O2,Li6PS5Cl,Al2O3,electrode,ALD,150,1.1,20"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (PREDICT_ROW.replace(",150,", ",150 C,"), "row 2, column temperature_c: '150 C' carries a "
+                                               "unit"),
+    (PREDICT_ROW.replace(",150,", ",hot,"), "row 2, column temperature_c: 'hot' is not a number"),
+    (PREDICT_ROW.replace(",1.1,", ",-1.1,"), "row 2, column gpc_angstrom: -1.1 is below 0"),
+    (PREDICT_ROW.replace(",20", ",-20"), "row 2, column cycles: -20 is below 0"),
+])
+def test_predict_validates_its_input_like_data_add(ws: Path, tmp_path: Path, text: str,
+                                                   expected: str) -> None:
+    path = tmp_path / "recipes.csv"
+    path.write_text(f"{PREDICT_HEADER}\n{text}\n", encoding="utf-8")
+    out = tmp_path / "pred.csv"
+    result = run(ws, "predict", str(path), "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert expected in result.stderr
+    assert not out.exists()
+
+
+def test_predict_refuses_a_column_in_another_unit(ws: Path, tmp_path: Path) -> None:
+    path = tmp_path / "recipes.csv"
+    path.write_text(f"{PREDICT_HEADER},thickness_angstrom\n{PREDICT_ROW},22\n", encoding="utf-8")
+    result = run(ws, "predict", str(path), "--out", str(tmp_path / "pred.csv"))
+    assert result.exit_code == 2
+    assert "row 1, column thickness_angstrom: wrong unit" in result.stderr
+
+
+def test_predict_with_a_broken_champion_names_it(ws: Path, tmp_path: Path) -> None:
+    """A real champion in the workspace: a file of only electrode and electrolyte predicts;
+    after one ensemble member is deleted the same command refuses with the reason."""
+    from coatml.tracking import register_and_maybe_promote
+    from coatml.tracking.training import tracker_for
+    from tests.tracking.conftest import synthetic_records, train
+    from tests.tracking.test_registry import log
+
+    tracker = tracker_for(Workspace.load(ws))
+    register_and_maybe_promote(tracker, log(tracker, train(synthetic_records(),
+                                                           "capacity_retention_pct")))
+    path = tmp_path / "pairs.csv"
+    path.write_text("electrode,electrolyte\nLiNi0.8Mn0.1Co0.1O2,Li6PS5Cl\n", encoding="utf-8")
+    out = tmp_path / "pred.csv"
+    result = run(ws, "predict", str(path), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "interface_resistance_ohm_cm2: no champion model" in result.stderr
+    assert pd.read_csv(out)["pred_capacity_retention_pct_mean"].notna().all()
+    out.unlink()
+    next((ws / "mlartifacts").rglob("member_001.json")).unlink()
+    result = run(ws, "predict", str(path), "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert "changed since it was registered" in result.stderr
+    assert "Traceback" not in result.output and not out.exists()

@@ -344,6 +344,7 @@ def validate_frame(
     default_source: str | None = None,
     default_data_kind: str = "lab",
     added_by: str | None = None,
+    check_duplicates: bool = True,
 ) -> ValidatedTable:
     """Validate a table of strings (or values) against the record schema.
 
@@ -450,6 +451,10 @@ def validate_frame(
     seen_id: dict[str, int] = {}
     for row_no, rec in zip(raw.index, out_rows, strict=True):
         digest = record_content_hash(rec)
+        if not check_duplicates:
+            rec.setdefault("record_id", None)
+            rec["record_id"] = rec["record_id"] or "r-" + digest[:16]
+            continue
         if digest in seen_hash:
             problems.append(Problem(int(row_no), None, f"duplicate of row {seen_hash[digest]}"))
             continue
@@ -466,6 +471,20 @@ def validate_frame(
     records = pd.DataFrame(out_rows, index=raw.index)
     records = normalise_dtypes(records)
     return ValidatedTable(records=records, warnings=warnings, ignored_columns=ignored)
+
+
+#: Source given to prediction inputs, which need none (they are recipes, not measurements).
+PREDICTION_SOURCE = "prediction input"
+
+
+def validate_prediction_input(raw: pd.DataFrame, source_name: str = "input") -> ValidatedTable:
+    """Validate recipes to predict with the rules of ``coatml data add`` (units, numbers,
+    ranges, formulas, recipe consistency; :func:`validate_frame`), except that a source is
+    not required and repeated rows are allowed. Targets may be empty. Raises
+    :class:`ValidationError` naming every row, column and reason; ``records`` holds the typed
+    recipes, indexed by spreadsheet row number."""
+    return validate_frame(raw, source_name=source_name, default_source=PREDICTION_SOURCE,
+                          check_duplicates=False)
 
 
 def _current_user() -> str:
