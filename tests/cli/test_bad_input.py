@@ -171,9 +171,35 @@ def test_predict_with_a_broken_champion_names_it(ws: Path, tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     assert "interface_resistance_ohm_cm2: no champion model" in result.stderr
     assert pd.read_csv(out)["pred_capacity_retention_pct_mean"].notna().all()
+    # removing records while a champion was validated on them needs --yes
+    data = tmp_path / "ok.csv"
+    data.write_text(f"{HEADER}\n{GOOD_ROW}\n", encoding="utf-8")
+    assert run(ws, "data", "add", str(data)).exit_code == 0
+    with Workspace.load(ws).store() as store:
+        record_id = store.to_frame()["record_id"].iloc[0]
+    refused = run(ws, "data", "remove", record_id)
+    assert refused.exit_code == 2 and "registered models were validated" in refused.stderr
+    assert count(ws) == 1
+    assert run(ws, "data", "remove", record_id, "--yes").exit_code == 0 and count(ws) == 0
     out.unlink()
     next((ws / "mlartifacts").rglob("member_001.json")).unlink()
     result = run(ws, "predict", str(path), "--out", str(out))
     assert result.exit_code == 2, result.output
     assert "changed since it was registered" in result.stderr
     assert "Traceback" not in result.output and not out.exists()
+
+
+def test_data_remove_by_ingest_and_unknown_id(ws: Path, tmp_path: Path) -> None:
+    path = tmp_path / "ok.csv"
+    path.write_text(f"{HEADER}\n{GOOD_ROW}\n", encoding="utf-8")
+    assert run(ws, "data", "add", str(path)).exit_code == 0
+    result = run(ws, "data", "remove", "r-nope")
+    assert result.exit_code == 2 and "no record with id 'r-nope'" in result.stderr
+    assert count(ws) == 1
+    listed = run(ws, "data", "ingests")
+    assert listed.exit_code == 0 and "ok.csv" in listed.stdout
+    result = run(ws, "data", "remove", "--ingest", "1", "--reason", "wrong batch")
+    assert result.exit_code == 0, result.output
+    assert "Removed 1 record(s) (ingest 1); logged as removal 1" in result.stdout
+    assert count(ws) == 0
+    assert "wrong batch" in run(ws, "data", "removals").stdout

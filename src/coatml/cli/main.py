@@ -197,6 +197,77 @@ def data_export(
     console.print(f"Wrote {len(frame)} records to {_common.esc(target)}", highlight=False)
 
 
+@data_app.command("remove")
+def data_remove(
+    record_ids: Annotated[list[str] | None, typer.Argument(help="Record ids to remove.")] = None,
+    ingest: Annotated[int | None, typer.Option(
+        help="Remove every record of this ingest (ids: `coatml data ingests`).")] = None,
+    reason: Annotated[str, typer.Option(help="Why (kept in the removal log).")] = "",
+    yes: Annotated[bool, typer.Option(
+        "--yes", help="Remove even though registered models were validated on the current "
+        "records (they are then out of date; retrain).")] = False,
+    workspace: workspace_option = None,
+) -> None:
+    """Remove records (by id or a whole ingest) in one transaction, logged with the rows.
+
+    Refused, removing nothing: unknown ids or ingest, records that a campaign result links,
+    and (without --yes) any removal while registered models exist, since their recorded
+    dataset hash would no longer match the store."""
+    if not record_ids and ingest is None:
+        fail("name record ids or pass --ingest N (see `coatml data ingests`)")
+    ws = _common.workspace(workspace)
+    if not yes:
+        versions = _registered_versions(ws)
+        if versions:
+            fail("registered models were validated on the current records ("
+                 + ", ".join(versions) + "); removing records leaves their dataset hash "
+                 "matching nothing in the store. Pass --yes to remove anyway (the removed rows "
+                 "stay in `coatml data removals`), then retrain with `coatml train`")
+    with ws.store() as store:
+        result = store.remove(record_ids or [], ingest_id=ingest, reason=reason)
+    console.print(f"Removed {len(result.record_ids)} record(s) ({_common.esc(result.selection)})"
+                  f"; logged as removal {result.removal_id}. Dataset hash "
+                  f"{result.dataset_hash_before[:12]} -> {result.dataset_hash_after[:12]}.",
+                  highlight=False)
+
+
+def _registered_versions(ws: object) -> list[str]:
+    """``name vN`` of every registered champion in the workspace's tracking store."""
+    from coatml.tracking.registry import list_models
+    from coatml.tracking.training import tracker_for
+
+    _common.quiet_libraries()
+    frame = list_models(tracker_for(ws))  # type: ignore[arg-type]
+    champions = frame[frame["aliases"].astype(str).str.contains("champion")]
+    return [f"{n} v{v} (dataset {str(h)[:12]})"
+            for n, v, h in zip(champions["name"], champions["version"],
+                               champions["dataset_hash"], strict=True)]
+
+
+@data_app.command("ingests")
+def data_ingests(workspace: workspace_option = None) -> None:
+    """The ingest log: every file added, when, by whom, how many records."""
+    ws = _common.workspace(workspace)
+    with ws.store() as store:
+        log = store.ingest_log()
+    if log.empty:
+        console.print("No ingests yet.")
+        return
+    _common.print_frame(log.drop(columns=["content_hash"]), title="Ingests")
+
+
+@data_app.command("removals")
+def data_removals(workspace: workspace_option = None) -> None:
+    """The removal log of `coatml data remove`."""
+    ws = _common.workspace(workspace)
+    with ws.store() as store:
+        log = store.removal_log()
+    if log.empty:
+        console.print("No removals.")
+        return
+    _common.print_frame(log, title="Removals")
+
+
 @data_app.command("summary")
 def data_summary(workspace: workspace_option = None) -> None:
     """Records per electrode / electrolyte / coating and how many carry each target."""

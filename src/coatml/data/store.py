@@ -71,6 +71,35 @@ records = sa.Table(
 )
 sa.Index("ix_records_system", records.c.electrode, records.c.electrolyte)
 
+#: One row per `coatml data remove`: who, when, why, and the removed records themselves (JSON),
+#: so a removal can be audited and a model's dataset reconstructed.
+removals = sa.Table(
+    "removals",
+    metadata,
+    sa.Column("removal_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("removed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("removed_by", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("selection", sa.Text, nullable=False),
+    sa.Column("n_records", sa.Integer, nullable=False),
+    sa.Column("records_json", sa.Text, nullable=False),
+)
+
+#: Tables of other modules that point at records by ``record_id`` (no foreign key, so the
+#: store checks them itself before removing): table name -> column naming the owner.
+RECORD_LINKS = {"campaign_results": "campaign_id"}
+
+
+@dataclass(frozen=True)
+class RemovalResult:
+    """What :meth:`RecordStore.remove` removed (and logged under ``removal_id``)."""
+
+    removal_id: int
+    record_ids: tuple[str, ...]
+    selection: str
+    dataset_hash_before: str
+    dataset_hash_after: str
+
 
 @dataclass(frozen=True)
 class IngestResult:
@@ -246,6 +275,100 @@ class RecordStore:
         if not stored:
             return []
         return check_pairs(rows, [int(str(n)) for n in frame.index], stored)
+
+    # ------------------------------------------------------------------ removing
+    def remove(self, record_ids: list[str] | tuple[str, ...] = (), ingest_id: int | None = None,
+               reason: str = "", removed_by: str | None = None) -> RemovalResult:
+        """Remove records by id and/or every record of one ingest, in one transaction.
+
+        Refused with :class:`ValidationError` (nothing removed) when an id or the ingest does
+        not exist, when nothing is selected, or when a campaign result links a selected
+        record (remove the link in the campaign first; the store does not orphan it). The
+        removed rows are kept as JSON in the ``removals`` log with who, when and why. Removing
+        a whole ingest also forgets its file hash, so the corrected file can be added again.
+        """
+        import getpass
+        import json
+
+        problems: list[Problem] = []
+        ids = list(dict.fromkeys(str(r) for r in record_ids))
+        if not ids and ingest_id is None:
+            raise ValidationError([Problem(None, None, "name record ids or an ingest to "
+                                                       "remove")], "data remove")
+        with self.engine.begin() as conn:
+            before = self._dataset_hash(conn)
+            found = {r for r in conn.execute(sa.select(records.c.record_id)
+                                             .where(records.c.record_id.in_(ids))).scalars()}
+            problems.extend(Problem(None, "record_id", f"no record with id '{rid}'")
+                            for rid in ids if rid not in found)
+            selected = set(found)
+            if ingest_id is not None:
+                exists = conn.execute(sa.select(ingests.c.ingest_id)
+                                      .where(ingests.c.ingest_id == ingest_id)).first()
+                if exists is None:
+                    problems.append(Problem(None, "ingest", f"no ingest {ingest_id} (see "
+                                                            "`coatml data ingests`)"))
+                selected |= set(conn.execute(sa.select(records.c.record_id).where(
+                    records.c.ingest_id == ingest_id)).scalars())
+            problems.extend(self._link_problems(conn, sorted(selected)))
+            if problems:
+                raise ValidationError(problems, "data remove")
+            rows = [dict(r) for r in conn.execute(
+                sa.select(records).where(records.c.record_id.in_(sorted(selected)))
+                .order_by(records.c.record_id)).mappings()]
+            parts = ([f"records {', '.join(ids)}"] if ids else []) + (
+                [f"ingest {ingest_id}"] if ingest_id is not None else [])
+            selection = "; ".join(parts)
+            try:
+                user = removed_by or getpass.getuser()
+            except (KeyError, OSError):
+                user = "unknown"
+            inserted = conn.execute(removals.insert().values(
+                removed_at=dt.datetime.now(dt.UTC), removed_by=user, reason=reason,
+                selection=selection, n_records=len(rows),
+                records_json=json.dumps(rows, default=str))).inserted_primary_key
+            assert inserted is not None
+            for start in range(0, len(rows), 500):
+                chunk = [r["record_id"] for r in rows[start:start + 500]]
+                conn.execute(records.delete().where(records.c.record_id.in_(chunk)))
+            if ingest_id is not None:
+                conn.execute(ingests.delete().where(ingests.c.ingest_id == ingest_id))
+            after = self._dataset_hash(conn)
+        return RemovalResult(int(inserted[0]), tuple(r["record_id"] for r in rows), selection,
+                             before, after)
+
+    @staticmethod
+    def _link_problems(conn: Any, record_ids: list[str]) -> list[Problem]:
+        problems: list[Problem] = []
+        inspector = sa.inspect(conn)
+        for table_name, owner in RECORD_LINKS.items():
+            if not inspector.has_table(table_name):
+                continue
+            table = sa.Table(table_name, sa.MetaData(), autoload_with=conn)
+            for start in range(0, len(record_ids), 500):
+                chunk = record_ids[start:start + 500]
+                for rid, who in conn.execute(sa.select(table.c.record_id, table.c[owner])
+                                             .where(table.c.record_id.in_(chunk))):
+                    problems.append(Problem(None, "record_id", (
+                        f"'{rid}' is a result of {owner.removesuffix('_id')} {who} "
+                        f"({table_name}); removing it would orphan that link")))
+        return problems
+
+    @staticmethod
+    def _dataset_hash(conn: Any) -> str:
+        hashes = sorted(conn.execute(sa.select(records.c.content_hash)).scalars())
+        return hashlib.sha256("\n".join(hashes).encode()).hexdigest()
+
+    def removal_log(self) -> pd.DataFrame:
+        """Every removal: id, when, who, why, what was selected, how many records."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(
+                removals.c.removal_id, removals.c.removed_at, removals.c.removed_by,
+                removals.c.reason, removals.c.selection, removals.c.n_records)
+                .order_by(removals.c.removal_id)).mappings().all()
+        return pd.DataFrame([dict(r) for r in rows],
+                            columns=["removal_id", "removed_at", "removed_by", "reason",
+                                     "selection", "n_records"])
 
     # ------------------------------------------------------------------ reading
     def count(self) -> int:
