@@ -5,6 +5,7 @@ Heavy libraries are imported inside the commands, so ``coatml --help`` stays fas
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,10 +34,31 @@ def describe_exception(exc: BaseException) -> tuple[str, int]:
     if module == "sqlalchemy":
         return f"database error ({name}): {first} ({DEBUG_HINT})", 2
     if module in ("mlflow", "requests", "urllib3"):
-        return f"tracking server error ({name}): {first} ({DEBUG_HINT})", 2
+        return _tracking_message(str(exc), name), 2
     if isinstance(exc, MemoryError):
         return f"out of memory ({DEBUG_HINT})", 1
     return f"unexpected {name}: {first or 'no message'} ({DEBUG_HINT})", 1
+
+
+_API_URL = re.compile(r"API request to (\S+?)/api/\S* failed")
+_CAUSES = (("read timed out", "no answer (timed out)"),
+           ("connection refused", "connection refused: is the server running?"),
+           ("name or service not known", "unknown host"),
+           ("failed to resolve", "unknown host"),
+           ("timed out", "timed out"))
+
+
+def _tracking_message(text: str, name: str) -> str:
+    """One line for an MLflow/HTTP failure: which server, and why, password masked."""
+    match = _API_URL.search(text)
+    low = text.casefold()
+    if match:
+        why = next((say for key, say in _CAUSES if key in low), None)
+        if why:
+            return (f"cannot reach the MLflow tracking server at {mask_url(match.group(1))}: "
+                    f"{why} ([tracking] uri or COATML_TRACKING_URI; {DEBUG_HINT})")
+    first = mask_url(text.strip().splitlines()[0] if text.strip() else name)
+    return f"tracking server error ({name}): {first} ({DEBUG_HINT})"
 
 
 class _Group(TyperGroup):

@@ -32,7 +32,7 @@ from coatml.data.validation import (
     record_content_hash,
     validate_frame,
 )
-from coatml.exceptions import Problem, ValidationError
+from coatml.exceptions import ConnectionFailure, Problem, ValidationError, mask_url
 
 metadata = sa.MetaData()
 
@@ -135,7 +135,47 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return sa.create_engine(url, pool_pre_ping=True)
+    return sa.create_engine(url, pool_pre_ping=True,
+                            connect_args={"connect_timeout": connect_timeout()})
+
+
+#: Seconds a database connection attempt may take before it fails (COATML_CONNECT_TIMEOUT).
+DEFAULT_CONNECT_TIMEOUT = 8
+
+
+def connect_timeout() -> int:
+    """The connection timeout in seconds: ``COATML_CONNECT_TIMEOUT`` or 8 (libpq's minimum
+    is 2)."""
+    import os
+
+    text = os.environ.get("COATML_CONNECT_TIMEOUT", "")
+    try:
+        value = int(text) if text else DEFAULT_CONNECT_TIMEOUT
+    except ValueError:
+        value = DEFAULT_CONNECT_TIMEOUT
+    return max(2, value)
+
+
+def _connection_failure(url: str, exc: BaseException) -> ConnectionFailure:
+    """A one-line, password-free account of why the database at ``url`` cannot be used."""
+    raw = str(getattr(exc, "orig", None) or exc).strip()
+    detail = mask_url(raw.splitlines()[0] if raw else type(exc).__name__)
+    low = raw.casefold()
+    if "password authentication failed" in low or "authentication failed" in low:
+        hint = "check the user name and password"
+    elif "timeout" in low or "timed out" in low:
+        hint = (f"no answer within {connect_timeout()} s; check the host and port "
+                "(COATML_CONNECT_TIMEOUT changes the limit)")
+    elif "connection refused" in low:
+        hint = "nothing listens there; is the server running, is the port right?"
+    elif "unable to open database file" in low:
+        hint = "the folder does not exist or is not writable"
+    elif "does not exist" in low:
+        hint = "create the database first"
+    else:
+        hint = "check the URL ([database] url or COATML_DATABASE_URL)"
+    return ConnectionFailure(f"cannot open the record store at {mask_url(url)}: {detail} "
+                             f"({hint})")
 
 
 class RecordStore:
@@ -148,7 +188,17 @@ class RecordStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        try:
+            self.engine = make_engine(url)
+        except (sa.exc.ArgumentError, ImportError, ValueError) as exc:
+            raise _connection_failure(url, exc) from None
+        try:
+            with self.engine.connect():
+                pass
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DatabaseError,
+                OSError) as exc:
+            self.engine.dispose()
+            raise _connection_failure(url, exc) from None
         self._create_schema()
 
     def _create_schema(self) -> None:

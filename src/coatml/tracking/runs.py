@@ -62,6 +62,21 @@ PLOTS_DIR = "plots"
 _PROGRESS_BAR_ENV = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 
 
+#: Seconds one HTTP request to a tracking server may take (connect, or wait for an answer).
+HTTP_TIMEOUT_S = 6
+HTTP_MAX_RETRIES = 0
+
+
+def limit_http_requests() -> None:
+    """Bound MLflow's HTTP requests (``MLFLOW_HTTP_REQUEST_TIMEOUT``, default 120 s, and
+    ``MLFLOW_HTTP_REQUEST_MAX_RETRIES``, default 7 with exponential backoff): an unreachable
+    server then fails within seconds instead of minutes. Values the user set are kept."""
+    import os
+
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(HTTP_TIMEOUT_S))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(HTTP_MAX_RETRIES))
+
+
 @dataclass(frozen=True)
 class Tracker:
     """Where runs and registered models are stored.
@@ -99,8 +114,14 @@ class Tracker:
         return self.registry_uri or self.tracking_uri
 
     def client(self):
-        """An ``MlflowClient`` bound to this tracker (no global MLflow state involved)."""
+        """An ``MlflowClient`` bound to this tracker (no global MLflow state involved).
+
+        Requests to a tracking server give up after :data:`HTTP_TIMEOUT_S` seconds without
+        retries (MLflow's defaults retry for minutes), unless ``MLFLOW_HTTP_REQUEST_TIMEOUT`` /
+        ``MLFLOW_HTTP_REQUEST_MAX_RETRIES`` say otherwise."""
         from mlflow import MlflowClient
+
+        limit_http_requests()
 
         return MlflowClient(tracking_uri=self.tracking_uri,
                             registry_uri=self.effective_registry_uri)
@@ -131,6 +152,7 @@ class Tracker:
 
         import mlflow
 
+        limit_http_requests()
         old_tracking = mlflow.get_tracking_uri()
         old_registry = mlflow.get_registry_uri()
         # No tqdm bars on artifact up/downloads (they would clutter CLI output).
