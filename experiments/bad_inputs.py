@@ -286,11 +286,12 @@ def init_bad_password(ws: Path) -> tuple[int, str, bool, bool]:
 # ------------------------------------------------------------------ model cases
 def _with_model(ws: Path) -> Path:
     """Train + register a small synthetic retention model in ``ws``; return its model dir."""
+    from tests.tracking.conftest import synthetic_records, train
+    from tests.tracking.test_registry import log
+
     from coatml.tracking import register_and_maybe_promote
     from coatml.tracking.training import tracker_for
     from coatml.workspace import Workspace
-    from tests.tracking.conftest import synthetic_records, train
-    from tests.tracking.test_registry import log
 
     tracker = tracker_for(Workspace.load(ws))
     register_and_maybe_promote(tracker, log(tracker, train(synthetic_records(),
