@@ -79,6 +79,12 @@ def _cli(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, 
         from coatml.exceptions import CoatmlError
 
         if isinstance(exc, CoatmlError):  # what the `coatml` entry point (main()) prints
+            from rich.markup import render
+
+            try:  # main() printed the message as rich markup before issue #14
+                render(f"[bold red]error:[/] {exc}")
+            except Exception:  # noqa: BLE001 - the printer itself crashed: a traceback
+                return 1, result.output + f"MarkupError printing: {exc}", True
             return 2, result.output + f"error: {exc}", False
         return result.exit_code, result.output, True
     return result.exit_code, result.output, False
