@@ -7,6 +7,7 @@ The alias table maps each named material to a representative formula and says on
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -21,6 +22,11 @@ if TYPE_CHECKING:
 
 _ALIAS_FILE = "aliases.toml"
 _FORMULA_CHARS = re.compile(r"^[A-Za-z0-9().\[\]·\s]+$")
+#: Largest amount of one element per formula unit accepted; beyond it a formula is a typo
+#: (and the featurizer's arithmetic overflows).
+MAX_ELEMENT_AMOUNT = 1000.0
+#: Longest formula text accepted.
+MAX_FORMULA_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -93,8 +99,11 @@ def parse_formula(formula: str) -> Composition:
     text = formula.strip()
     if not text:
         raise FormulaError("empty formula")
-    if not _FORMULA_CHARS.match(text):
-        bad = sorted({ch for ch in text if not _FORMULA_CHARS.match(ch)})
+    if len(text) > MAX_FORMULA_LENGTH:
+        raise FormulaError(f"'{text[:40]}...' is {len(text)} characters long; a formula has at "
+                           f"most {MAX_FORMULA_LENGTH}")
+    if not _FORMULA_CHARS.match(text) or not text.isascii():
+        bad = sorted({ch for ch in text if not _FORMULA_CHARS.match(ch) or not ch.isascii()})
         raise FormulaError(f"'{formula}' is not a formula or known alias (unexpected {bad!r})")
     if text.count("(") != text.count(")") or text.count("[") != text.count("]"):
         raise FormulaError(f"'{formula}' has unbalanced parentheses")
@@ -112,6 +121,10 @@ def parse_formula(formula: str) -> Composition:
         raise FormulaError(f"'{formula}' is not a valid formula ({msg})") from None
     if comp.num_atoms <= 0:
         raise FormulaError(f"'{formula}' has no atoms")
+    for element, amount in comp.get_el_amt_dict().items():
+        if not math.isfinite(amount) or amount > MAX_ELEMENT_AMOUNT or amount < 0:
+            raise FormulaError(f"'{formula}' has {amount:g} {element} per formula unit; at most "
+                               f"{MAX_ELEMENT_AMOUNT:g} is accepted (a typo?)")
     return comp
 
 

@@ -13,7 +13,15 @@ What is stored (artifacts of the logged model):
     Only when the feature set was given as a TOML file path: a copy of it, so the model
     does not depend on that path existing where it is loaded.
 
-How the Python side is stored: *models from code*. MLflow normally serialises the
+How coatml loads it: **no stored file is executed.** :func:`coatml.tracking.registry.load_model`
+reads the files under ``artifacts/`` only, checks their sha256 (:func:`artifacts_digest`)
+against the content hash recorded as a model-version tag when the version was registered, and
+rebuilds :class:`CoatmlModel` with the *installed* coatml code from the JSON metadata and the
+XGBoost JSON boosters (:func:`load_model_files`). The generated code file described next is
+kept only so that MLflow's own tools (``mlflow.pyfunc.load_model``, ``mlflow models serve``)
+can still serve the model; they run it, coatml never does.
+
+How the Python side is stored for MLflow: *models from code*. MLflow normally serialises the
 ``PythonModel`` instance with cloudpickle, which ties the model to the exact class layout
 and Python version and executes code on unpickling. Since MLflow 2.12 ``python_model`` may
 instead be the path of a Python file that calls ``mlflow.models.set_model(model)``; MLflow
@@ -33,6 +41,7 @@ resistance) are mapped back with :meth:`coatml.models.targets.TargetSpec.inverse
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -56,6 +65,11 @@ ENSEMBLE_ARTIFACT = "ensemble"
 METADATA_ARTIFACT = "metadata"
 FEATURE_SET_ARTIFACT = "feature_set"
 METADATA_FILENAME = "coatml_model.json"
+FEATURE_SET_FILENAME = "feature_set.toml"
+#: Folder of a logged MLflow model that holds the ``artifacts`` passed to ``log_model``.
+MODEL_ARTIFACTS_DIR = "artifacts"
+#: Largest model file coatml reads (bytes); the boosters of a default ensemble are ~100 kB.
+MAX_MODEL_FILE_BYTES = 256 * 1024 * 1024
 
 #: Distributions whose installed versions are pinned in the model's requirements.txt
 #: (XGBoost is ``xgboost-cpu`` by default, ``xgboost`` with the ``gpu`` extra).
@@ -160,6 +174,60 @@ class CoatmlModel(SurrogateBase, PythonModel):
         return self.predict_dist(model_input).reset_index(drop=True)
 
 
+def read_model_files(directory: str | Path) -> dict[str, bytes]:
+    """Every file under ``directory`` (the model's ``artifacts/`` folder) by its relative POSIX
+    path, read into memory. Links and oversized files are refused with ``ValueError``."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root} is missing")
+    files: dict[str, bytes] = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_symlink():
+            raise ValueError(f"{path} is a link; a model's files must be plain files")
+        if path.is_dir():
+            continue
+        if path.stat().st_size > MAX_MODEL_FILE_BYTES:
+            raise ValueError(f"{path} is larger than {MAX_MODEL_FILE_BYTES} bytes")
+        files[path.relative_to(root).as_posix()] = path.read_bytes()
+    return files
+
+
+def artifacts_digest(files: Mapping[str, bytes] | str | Path) -> str:
+    """sha256 over the relative paths and bytes of a model's files (a folder, or the mapping
+    :func:`read_model_files` returns): any added, removed, renamed or changed file changes it."""
+    if not isinstance(files, Mapping):
+        files = read_model_files(files)
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        data = files[name]
+        digest.update(f"{name}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def load_model_files(files: Mapping[str, bytes]) -> CoatmlModel:
+    """Rebuild a :class:`CoatmlModel` from a model's files held in memory (JSON metadata,
+    XGBoost JSON boosters, optional feature-set TOML) with the installed coatml code. The files
+    are written to a private temporary folder first, so what is loaded is exactly what was
+    hashed."""
+    with tempfile.TemporaryDirectory(prefix="coatml-load-") as tmp:
+        root = Path(tmp)
+        for name, data in files.items():
+            target = (root / name).resolve()
+            if root.resolve() not in target.parents:
+                raise ValueError(f"model file name {name!r} points outside the model")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        artifacts = {ENSEMBLE_ARTIFACT: str(root / ENSEMBLE_ARTIFACT),
+                     METADATA_ARTIFACT: str(root / METADATA_FILENAME)}
+        if (root / FEATURE_SET_FILENAME).is_file():
+            artifacts[FEATURE_SET_ARTIFACT] = str(root / FEATURE_SET_FILENAME)
+        for required in (METADATA_FILENAME, f"{ENSEMBLE_ARTIFACT}/ensemble.json"):
+            if required not in files:
+                raise FileNotFoundError(f"the model has no {required}")
+        return CoatmlModel().load_from(artifacts)
+
+
 def write_model_artifacts(model: Any, featurizer: Any, target: str,
                           directory: str | Path) -> dict[str, str]:
     """Save ensemble + metadata JSON under ``directory``; return the artifacts mapping."""
@@ -174,7 +242,7 @@ def write_model_artifacts(model: Any, featurizer: Any, target: str,
     feature_set = str(getattr(featurizer, "feature_set", "default"))
     artifacts = {ENSEMBLE_ARTIFACT: str(ens_dir)}
     if feature_set.endswith(".toml") and Path(feature_set).is_file():
-        copied = directory / "feature_set.toml"
+        copied = directory / FEATURE_SET_FILENAME
         shutil.copyfile(feature_set, copied)
         artifacts[FEATURE_SET_ARTIFACT] = str(copied)
     meta = {
@@ -208,21 +276,39 @@ def log_pyfunc_model(
     pip_requirements=...)``. ``infer_requirements=True`` leaves the requirements to MLflow's
     inference (slower; kept for the timing comparison). Returns MLflow's ``ModelInfo``.
     """
+    return log_pyfunc_model_with_digest(
+        model=model, featurizer=featurizer, target=target, input_example=input_example,
+        name=name, infer_requirements=infer_requirements)[0]
+
+
+def log_pyfunc_model_with_digest(
+    *,
+    model: Any,
+    featurizer: Any,
+    target: str,
+    input_example: pd.DataFrame,
+    name: str = "model",
+    infer_requirements: bool = False,
+) -> tuple[Any, str]:
+    """:func:`log_pyfunc_model`, also returning :func:`artifacts_digest` of the files written
+    (what the registry records and every load checks)."""
     import mlflow
     from mlflow.models import infer_signature
 
     with tempfile.TemporaryDirectory(prefix="coatml-model-") as tmp:
-        tmpdir = Path(tmp)
+        tmpdir = Path(tmp) / MODEL_ARTIFACTS_DIR
+        tmpdir.mkdir()
         artifacts = write_model_artifacts(model, featurizer, target, tmpdir)
-        code_path = tmpdir / "coatml_pyfunc_model.py"
+        digest = artifacts_digest(tmpdir)
+        code_path = Path(tmp) / "coatml_pyfunc_model.py"
         code_path.write_text(_MODEL_CODE)
         example = pd.DataFrame(input_example).reset_index(drop=True)
-        output_example = CoatmlModel().load_from(artifacts).predict(None, example)
+        output_example = load_model_files(read_model_files(tmpdir)).predict(None, example)
         signature = infer_signature(example, output_example)
         kwargs: dict[str, Any] = {}
         if not infer_requirements:
             kwargs["pip_requirements"] = pinned_requirements()
-        return mlflow.pyfunc.log_model(
+        info = mlflow.pyfunc.log_model(
             name=name,
             python_model=str(code_path),
             artifacts=artifacts,
@@ -230,3 +316,4 @@ def log_pyfunc_model(
             input_example=example,
             **kwargs,
         )
+    return info, digest

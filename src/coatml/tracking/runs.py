@@ -49,6 +49,9 @@ TAG_FOLDS_HASH = "coatml.folds_hash"
 TAG_FEATURE_SET = "coatml.feature_set"
 TAG_FEATURE_SET_HASH = "coatml.feature_set_hash"
 TAG_CODE_VERSION = "coatml.code_version"
+#: sha256 of a model's files (:func:`coatml.tracking.pyfunc.artifacts_digest`), on the run that
+#: logged it and on every registered version; checked before a model is loaded.
+TAG_MODEL_SHA256 = "coatml.model_sha256"
 
 PARITY_PNG = "parity.png"
 IMPORTANCE_PNG = "feature_importance.png"
@@ -57,6 +60,21 @@ PLOTS_DIR = "plots"
 
 #: mlflow.environment_variables.MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
 _PROGRESS_BAR_ENV = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+
+
+#: Seconds one HTTP request to a tracking server may take (connect, or wait for an answer).
+HTTP_TIMEOUT_S = 6
+HTTP_MAX_RETRIES = 0
+
+
+def limit_http_requests() -> None:
+    """Bound MLflow's HTTP requests (``MLFLOW_HTTP_REQUEST_TIMEOUT``, default 120 s, and
+    ``MLFLOW_HTTP_REQUEST_MAX_RETRIES``, default 7 with exponential backoff): an unreachable
+    server then fails within seconds instead of minutes. Values the user set are kept."""
+    import os
+
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(HTTP_TIMEOUT_S))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(HTTP_MAX_RETRIES))
 
 
 @dataclass(frozen=True)
@@ -96,8 +114,14 @@ class Tracker:
         return self.registry_uri or self.tracking_uri
 
     def client(self):
-        """An ``MlflowClient`` bound to this tracker (no global MLflow state involved)."""
+        """An ``MlflowClient`` bound to this tracker (no global MLflow state involved).
+
+        Requests to a tracking server give up after :data:`HTTP_TIMEOUT_S` seconds without
+        retries (MLflow's defaults retry for minutes), unless ``MLFLOW_HTTP_REQUEST_TIMEOUT`` /
+        ``MLFLOW_HTTP_REQUEST_MAX_RETRIES`` say otherwise."""
         from mlflow import MlflowClient
+
+        limit_http_requests()
 
         return MlflowClient(tracking_uri=self.tracking_uri,
                             registry_uri=self.effective_registry_uri)
@@ -128,6 +152,7 @@ class Tracker:
 
         import mlflow
 
+        limit_http_requests()
         old_tracking = mlflow.get_tracking_uri()
         old_registry = mlflow.get_registry_uri()
         # No tqdm bars on artifact up/downloads (they would clutter CLI output).
@@ -159,6 +184,7 @@ class TrainingRun:
     folds_hash: str
     params: Mapping[str, str] = field(default_factory=dict)
     log_model_seconds: float | None = None
+    model_sha256: str = ""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -394,6 +420,7 @@ def log_training(
     experiment_id = tracker.experiment_id()
     log_seconds = None
     model_uri = None
+    model_sha256 = ""
     with tracker.activate(), tempfile.TemporaryDirectory(prefix="coatml-run-") as tmp:
         tmpdir = Path(tmp)
         plot_dir = tmpdir / PLOTS_DIR
@@ -417,14 +444,16 @@ def log_training(
             if (tmpdir / "cv_report.md").exists():
                 mlflow.log_artifact(str(tmpdir / "cv_report.md"))
             if log_model:
-                from coatml.tracking.pyfunc import log_pyfunc_model
+                from coatml.tracking.pyfunc import log_pyfunc_model_with_digest
 
                 if input_example is None:
                     raise ValueError("log_model=True needs input_example (a few records) to "
                                      "build the model signature")
                 t0 = time.perf_counter()
-                info = log_pyfunc_model(model=model, featurizer=featurizer, target=target,
-                                        input_example=input_example)
+                info, model_sha256 = log_pyfunc_model_with_digest(
+                    model=model, featurizer=featurizer, target=target,
+                    input_example=input_example)
+                mlflow.set_tag(TAG_MODEL_SHA256, model_sha256)
                 log_seconds = time.perf_counter() - t0
                 model_uri = info.model_uri
                 mlflow.log_metric("log_model_seconds", log_seconds)
@@ -432,7 +461,8 @@ def log_training(
 
     return TrainingRun(run_id=run_id, experiment_id=experiment_id, target=target,
                        model_uri=model_uri, metrics=metrics, dataset_hash=dataset_hash,
-                       folds_hash=folds_hash, params=params, log_model_seconds=log_seconds)
+                       folds_hash=folds_hash, params=params, log_model_seconds=log_seconds,
+                       model_sha256=model_sha256)
 
 
 def oof_frame(y_true: Any, mean: Any, std: Any) -> pd.DataFrame:
