@@ -94,15 +94,19 @@ def test_unknown_column_and_missing_required() -> None:
 
 
 def test_enum_values() -> None:
-    msgs = problems(f"{HEADER}\n{GOOD_ROW.replace(',ALD,', ',CVD,')}\n")
-    assert msgs == ["row 2, column method: 'CVD' is not one of ALD, MLD, none"]
+    msgs = problems(f"{HEADER}\n{GOOD_ROW.replace(',ALD,', ',spray,')}\n")
+    assert msgs == ["row 2, column method: 'spray' is not one of ALD, MLD, CVD, PLD, sputtering, "
+                    "evaporation, wet_chemistry, in_situ, other, none"]
     table = validate(f"{HEADER}\n{GOOD_ROW.replace(',ALD,', ',ald,')}\n")
     assert table.records.iloc[0]["method"] == "ALD"
+    table = validate(f"{HEADER}\n{GOOD_ROW.replace(',ALD,', ',Sputtering,')}\n")
+    assert table.records.iloc[0]["method"] == "sputtering"
 
 
 def test_coated_record_needs_method_and_bare_has_no_recipe() -> None:
     msgs = problems(f"{HEADER}\n{GOOD_ROW.replace(',ALD,', ',,')}\n")
-    assert msgs == ["row 2, column method: a coated record needs method ALD or MLD"]
+    assert msgs == ["row 2, column method: a coated record needs a deposition method (ALD, MLD, "
+                    "CVD, PLD, sputtering, evaporation, wet_chemistry, in_situ, other)"]
     bare = BARE_ROW.replace(",,,,,,,,,100", ",,,,,250,,,,100")
     msgs = problems(f"{HEADER}\n{bare}\n")
     assert msgs == ["row 2, column temperature_c: a bare control (empty coating) has no "

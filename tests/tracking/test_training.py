@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from coatml.cli.main import app
+from coatml.data.literature import literature_version, load_literature
 from coatml.exceptions import InsufficientDataError
 from coatml.tracking.training import TrainOptions, tracker_for, train_target
 from coatml.workspace import Workspace
@@ -61,12 +62,17 @@ def test_train_registers_champion_and_unchanged_retrain_keeps_it(literature_ws: 
     config = str(literature_ws.root / "small.toml")
     first = first_training
     assert first.promotion.promoted
-    assert first.n_with_target == 15
+    shipped = load_literature().records
+    assert first.n_with_target == int(shipped["capacity_retention_pct"].notna().sum())
     assert first.report.n_groups >= 5
     assert set(first.report.metrics) >= {"model", "global_mean", "coating_mean", "random_forest"}
     assert first.learning_curve is not None and len(first.learning_curve) == 2
     run = tracker_for(literature_ws).client().get_run(first.run.run_id)
     assert run.data.params["dataset_hash"] == first.run.dataset_hash
+    version = literature_version()
+    assert run.data.tags["coatml.literature_version"] == version.version
+    assert run.data.tags["coatml.literature_hash"] == version.content_hash
+    assert run.data.tags["coatml.literature_rows"] == str(first.n_with_target)
     assert "cv_rmse" in run.data.metrics and "baseline_random_forest_rmse" in run.data.metrics
 
     second = train_target(literature_ws, TrainOptions("capacity_retention_pct", fast=True,

@@ -14,6 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from coatml.cli import _common
+from coatml.cli import literature as _literature_cli
 from coatml.cli._common import console, fail, workspace_option
 from coatml.exceptions import CoatmlError, mask_url
 
@@ -89,6 +90,7 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Add, inspect and export records.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+data_app.command("sources")(_literature_cli.data_sources)
 
 
 @app.callback()

@@ -42,7 +42,14 @@ class Column:
     group: str = "recipe"
 
 
-METHODS = ("ALD", "MLD", "none")
+#: Deposition methods. ALD and MLD first; the others label literature results of the same
+#: chemistries made another way (the models see the method): CVD, PLD (pulsed laser),
+#: sputtering, evaporation (thermal / e-beam), wet_chemistry (sol-gel, solution, spin or dip
+#: coating), in_situ (a layer formed by reaction in the cell or on contact) and other.
+METHODS = ("ALD", "MLD", "CVD", "PLD", "sputtering", "evaporation", "wet_chemistry", "in_situ",
+           "other", "none")
+#: The methods that build a film cycle by cycle (``cycles`` and ``gpc_angstrom`` apply).
+CYCLIC_METHODS = ("ALD", "MLD")
 COATED_COMPONENTS = ("electrode", "electrolyte", "none")
 CELL_TYPES = ("full", "half", "symmetric", "film", "unknown")
 DATA_KINDS = ("literature", "lab", "synthetic")
@@ -101,6 +108,9 @@ COLUMNS: tuple[Column, ...] = (
            unit="S/cm", low=0.0, high=1.0, group="outcome"),
     Column("cycle_life_h", "float", "Hours of cycling reached (e.g. until short circuit).",
            unit="h", low=0.0, high=1e6, group="outcome"),
+    Column("critical_current_density_ma_cm2", "float", "Critical current density: the highest "
+           "current density a Li-metal cell cycles at before it short-circuits.", unit="mA/cm2",
+           low=0.0, low_inclusive=False, warn_high=50.0, group="outcome"),
     Column("outcome_qualifier", "enum", "Qualifier printed with the numeric outcomes of this "
            "record: '<' less than, '>' more than, '~' about; empty when exact.",
            allowed=QUALIFIERS, group="outcome"),
@@ -136,6 +146,10 @@ STORE_COLUMNS: tuple[str, ...] = ("added_at",)
 CONTENT_COLUMNS: tuple[str, ...] = tuple(
     c for c in COLUMN_NAMES if c not in ("record_id", "added_at", "added_by")
 )
+
+#: Columns added to the schema after records were first stored: they enter a record's content
+#: hash only when set, so records stored before keep their hash (and their identity).
+HASH_IF_SET_COLUMNS: tuple[str, ...] = ("critical_current_density_ma_cm2",)
 
 #: Tolerated relative disagreement between thickness_nm and gpc_angstrom * cycles / 10.
 THICKNESS_AGREEMENT = 0.20

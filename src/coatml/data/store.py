@@ -206,12 +206,25 @@ class RecordStore:
         for attempt in range(5):
             try:
                 metadata.create_all(self.engine)
+                self._add_missing_columns()
                 return
             except (IntegrityError, OperationalError, sa.exc.ProgrammingError):
                 # two processes creating the schema at once: the loser retries
                 if attempt == 4:
                     raise
                 time.sleep(0.2 * (attempt + 1))
+
+    def _add_missing_columns(self) -> None:
+        """Add schema columns that a store created by an older coatml lacks (all nullable);
+        existing rows get NULL there, which is what "not reported" means."""
+        present = {c["name"] for c in sa.inspect(self.engine).get_columns("records")}
+        missing = [c for c in records.columns if c.name not in present]
+        if not missing:
+            return
+        with self.engine.begin() as conn:
+            for column in missing:
+                kind = column.type.compile(dialect=self.engine.dialect)
+                conn.exec_driver_sql(f'ALTER TABLE records ADD COLUMN "{column.name}" {kind}')
 
     def close(self) -> None:
         self.engine.dispose()

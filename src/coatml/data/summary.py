@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from coatml.data.schema import TARGETS
+from coatml.data.schema import COLUMNS, TARGETS
 
 
 @dataclass(frozen=True)
@@ -52,3 +52,32 @@ def summarise(records: pd.DataFrame) -> DataSummary:
         by_coating=records.loc[coated, "coating"].value_counts(),
         targets=pd.DataFrame(rows),
     )
+
+
+#: Outcome columns (targets first) whose counts ``sources_table`` lists per source.
+OUTCOME_COLUMNS: tuple[str, ...] = tuple(
+    c.name for c in COLUMNS if c.group in ("target", "outcome") and c.kind == "float")
+
+
+def sources_table(records: pd.DataFrame) -> pd.DataFrame:
+    """One row per ``source``: data kind, records, coated / bare records, linked pairs and the
+    outcome types it carries with their counts (``"capacity_retention_pct 3, ..."``), most
+    records first."""
+    coated = records["coating"].notna() & (records["coating"].astype(str) != "")
+    rows = []
+    for source, part in records.groupby(records["source"].astype(str), sort=False):
+        counts = [(c, int(part[c].notna().sum())) for c in OUTCOME_COLUMNS]
+        outcomes = ", ".join(f"{c} {n}" for c, n in counts if n)
+        rows.append({
+            "source": source,
+            "data_kind": ", ".join(sorted(part["data_kind"].dropna().astype(str).unique())),
+            "records": len(part),
+            "coated": int(coated.loc[part.index].sum()),
+            "bare": int((~coated.loc[part.index]).sum()),
+            "pairs": int(part["pair_id"].dropna().astype(str).replace("", pd.NA).nunique()),
+            "outcomes": outcomes or "(words only)",
+        })
+    table = pd.DataFrame(rows, columns=["source", "data_kind", "records", "coated", "bare",
+                                        "pairs", "outcomes"])
+    return table.sort_values(["records", "source"], ascending=[False, True],
+                             ignore_index=True)

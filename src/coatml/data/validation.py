@@ -24,7 +24,9 @@ from coatml.data.schema import (
     COLUMN_NAMES,
     CONTENT_COLUMNS,
     DATA_KINDS,
+    HASH_IF_SET_COLUMNS,
     MATERIAL_COLUMNS,
+    METHODS,
     STORE_COLUMNS,
     TARGETS,
     THICKNESS_AGREEMENT,
@@ -330,7 +332,11 @@ def record_content_hash(row: dict[str, object]) -> str:
     for name in CONTENT_COLUMNS:
         value = row.get(name)
         if value is None or (isinstance(value, float) and math.isnan(value)):
-            parts.append("")
+            if name not in HASH_IF_SET_COLUMNS:
+                parts.append("")
+        elif name in HASH_IF_SET_COLUMNS:
+            shown = repr(round(value, 12)) if isinstance(value, float) else str(value)
+            parts.append(f"{name}={shown}")
         elif isinstance(value, float):
             parts.append(repr(round(value, 12)))
         else:
@@ -564,7 +570,9 @@ def _check_consistency(rec: dict[str, object], row_no: int,
     method = rec.get("method")
     if coated:
         if method in (None, "none"):
-            problems.append(Problem(row_no, "method", "a coated record needs method ALD or MLD"))
+            named = ", ".join(m for m in METHODS if m != "none")
+            problems.append(Problem(row_no, "method",
+                                    f"a coated record needs a deposition method ({named})"))
         if rec.get("coated_component") in (None, "none"):
             problems.append(Problem(row_no, "coated_component",
                                     "a coated record needs coated_component electrode or "

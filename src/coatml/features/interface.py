@@ -47,7 +47,7 @@ __all__ = [
 
 ELECTROLYTE_CLASSES: tuple[str, ...] = (
     "sulfide", "argyrodite", "lgps", "garnet", "nasicon", "perovskite", "halide", "polymer",
-    "lipon", "organic_film", "other",
+    "lipon", "organic_film", "liquid", "other",
 )
 ELECTRODE_CLASSES: tuple[str, ...] = (
     "layered_oxide", "spinel", "olivine", "li_metal", "na_metal", "graphite", "organic",
@@ -73,7 +73,7 @@ _ALIAS_CLASS_MAP = {
     "polymer": "polymer", "polymer electrolyte": "polymer", "spe": "polymer",
     "lipon": "lipon", "oxynitride": "lipon", "garnet": "garnet", "nasicon": "nasicon",
     "perovskite": "perovskite", "argyrodite": "argyrodite", "lgps": "lgps",
-    "sulfide": "sulfide", "halide": "halide",
+    "sulfide": "sulfide", "halide": "halide", "liquid": "liquid",
     "layered_oxide": "layered_oxide", "layered oxide": "layered_oxide", "spinel": "spinel",
     "olivine": "olivine", "li_metal": "li_metal", "lithium metal": "li_metal",
     "spinel_oxide": "spinel", "organic_electrode": "organic", "organic_film": "organic_film",
@@ -164,7 +164,10 @@ def _anion_element(comp: Composition) -> str:
 
 
 def electrolyte_class(comp: Composition, alias_class: str = "") -> str:
-    """Solid-electrolyte class from the alias class or composition rules.
+    """Electrolyte class from the alias class or composition rules.
+
+    liquid: only through the alias class (a salt-in-solvent electrolyte named in
+    ``aliases.toml``), so liquid-electrolyte results can be filtered or used as a related task;
 
     argyrodite: Li, P, S and a halogen; lgps: Li, P, S and Ge/Sn/Si; sulfide: any other S
     without O; garnet: Li, La, Zr and O; nasicon: P, O and Ti/Ge/Zr/Hf (M2(PO4)3 frameworks);

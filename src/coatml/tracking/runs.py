@@ -52,6 +52,8 @@ TAG_CODE_VERSION = "coatml.code_version"
 #: sha256 of a model's files (:func:`coatml.tracking.pyfunc.artifacts_digest`), on the run that
 #: logged it and on every registered version; checked before a model is loaded.
 TAG_MODEL_SHA256 = "coatml.model_sha256"
+TAG_LITERATURE_VERSION = "coatml.literature_version"
+TAG_LITERATURE_HASH = "coatml.literature_hash"
 
 PARITY_PNG = "parity.png"
 IMPORTANCE_PNG = "feature_importance.png"

@@ -223,7 +223,7 @@ def train_target(ws: Workspace, options: TrainOptions, tracker: Tracker | None =
         oof=oof_table, random_seed=int(final_params.get("random_state", 0)),
         model_params=final_params, importance=gain_importance(model),
         tags={"coatml.variant": variant_name, "coatml.fast": str(options.fast).lower(),
-              "coatml.tuning_trials": str(tuning_trials)},
+              "coatml.tuning_trials": str(tuning_trials), **_literature_tags(rows)},
         run_name=f"train-{options.target}")
     _log_extra(tracker, run.run_id, choice, curve)
 
@@ -263,6 +263,18 @@ def _factory(params: dict[str, Any]) -> Callable[[], Any]:
 
     frozen = dict(params)
     return lambda: EnsembleRegressor(**frozen)
+
+
+def _literature_tags(rows: pd.DataFrame) -> dict[str, str]:
+    """The bundled literature dataset's version and content hash, and how many of the training
+    rows are literature records (tags of every training run)."""
+    from coatml.data.literature import literature_version
+    from coatml.tracking.runs import TAG_LITERATURE_HASH, TAG_LITERATURE_VERSION
+
+    version = literature_version(strict=False)
+    n_lit = int((rows["data_kind"] == "literature").sum()) if "data_kind" in rows else 0
+    return {TAG_LITERATURE_VERSION: version.version, TAG_LITERATURE_HASH: version.content_hash,
+            "coatml.literature_rows": str(n_lit)}
 
 
 def _records_hash(rows: pd.DataFrame) -> str:
