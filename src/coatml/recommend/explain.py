@@ -1,16 +1,7 @@
-"""Why a recipe got its prediction: SHAP values of the XGBoost ensemble, per feature.
-
-XGBoost computes exact TreeSHAP contributions itself (``Booster.predict(DMatrix,
-pred_contribs=True)``; Lundberg et al., Nat. Mach. Intell. 2, 56 (2020),
-doi:10.1038/s42256-019-0138-9): one value per feature plus a bias column, and for each row the
-values plus the bias add up to that booster's raw (model-space) prediction. When the ensemble
-carries a prior (``EnsembleRegressor(prior=...)``) the prior enters as ``base_margin`` and is
-part of the bias column. The ensemble's prediction is the mean over its members, so the mean of
-the members' contributions is an exact additive explanation of the ensemble mean.
-
-Values are in model space: percentage points of capacity retention, decades (log10 ohm cm2) of
-interface resistance.
-"""
+"""Why a recipe got its prediction, in words a reader follows: readable feature labels and the
+top-k contributions per recipe, from a surrogate's ``"explain"`` capability (exact TreeSHAP of
+the boosted ensemble, :mod:`coatml.models.explain`). Values are in model space: percentage
+points of capacity retention, decades (log10 ohm cm2) of interface resistance."""
 
 from __future__ import annotations
 
