@@ -218,16 +218,10 @@ def _text(value: Any) -> str | None:
 
 
 def _chemistry(name: str | None) -> str | None:
-    """Reduced formula of a coating name (alias-aware); the folded name when unparsable."""
-    if name is None:
-        return None
-    from coatml.data.formulas import resolve_material
-    from coatml.exceptions import FormulaError
+    """:func:`~coatml.data.formulas.chemistry_key` of a coating name, ``None`` for none."""
+    from coatml.data.formulas import chemistry_key
 
-    try:
-        return resolve_material(name).composition.reduced_formula
-    except (FormulaError, FileNotFoundError):
-        return " ".join(name.split()).casefold()
+    return None if name is None else chemistry_key(name)
 
 
 class Campaign:

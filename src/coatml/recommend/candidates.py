@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from coatml.data.formulas import resolve_material
-from coatml.exceptions import FormulaError
 from coatml.recommend.library import _library_cached, _precursors_cached
 
 if TYPE_CHECKING:
@@ -347,18 +346,12 @@ def enumerate_candidates(
 # --------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=65536)
-def _reduced_or_none(name: str) -> str | None:
-    try:
-        return resolve_material(name).composition.reduced_formula
-    except FormulaError:
-        return None
-
-
 def _reduce_column(values: pd.Series) -> np.ndarray:
-    return np.array([
-        _reduced_or_none(v) if isinstance(v, str) and v.strip() else None for v in values
-    ], dtype=object)
+    """:func:`~coatml.data.formulas.chemistry_key` per value (``None`` for empty cells)."""
+    from coatml.data.formulas import chemistry_key
+
+    return np.array([chemistry_key(v) if isinstance(v, str) and v.strip() else None
+                     for v in values], dtype=object)
 
 
 def mark_tested(
@@ -374,6 +367,8 @@ def mark_tested(
     records of the given electrode and/or electrolyte (also compared by reduced formula) when
     given. Unparseable record coatings match nothing.
     """
+    from coatml.data.formulas import chemistry_key
+
     out = candidates.copy()
     if records.empty or "coating" not in records.columns:
         out["tested"] = False
@@ -382,7 +377,7 @@ def mark_tested(
     for column, wanted in (("electrode", electrode), ("electrolyte", electrolyte)):
         if wanted is None:
             continue
-        target = resolve_material(wanted).composition.reduced_formula
+        target = chemistry_key(wanted)
         mask &= _reduce_column(records[column]) == target
     tested = {f for f in _reduce_column(records.loc[mask, "coating"]) if f is not None}
     out["tested"] = out["reduced_formula"].isin(tested).to_numpy()
