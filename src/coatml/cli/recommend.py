@@ -186,17 +186,16 @@ def run_rank(ws: Any, *, electrode: str, electrolyte: str, coated_component: str
             bar.update(task, completed=done, total=total)
 
         try:
+            from coatml.recommend.rank import rank_coatings
+
+            executor = None
             if dask or scheduler:
-                from coatml.recommend.distributed import rank_coatings_dask
+                from coatml.recommend.distributed import DaskExecutor
 
-                result = rank_coatings_dask(spec, refs, objective, top=None, records=records,
-                                            scheduler=scheduler, candidates=candidates,
-                                            progress=progress)
-            else:
-                from coatml.recommend.rank import rank_coatings
-
-                result = rank_coatings(spec, models, objective, top=None, records=records,
-                                       candidates=candidates, progress=progress)
+                executor = DaskExecutor(scheduler)
+            result = rank_coatings(spec, refs if executor else models, objective, top=None,
+                                   records=records, candidates=candidates, progress=progress,
+                                   executor=executor)
         except (CoatmlError, ValueError) as exc:
             # e.g. a champion whose feature set changed since training: say so, no traceback
             fail(f"ranking failed: {exc}")

@@ -459,6 +459,29 @@ def chunk_plan(spec: SpaceSpec, candidates: pd.DataFrame | None, chunk_candidate
     return chosen, report, list(range(0, len(chosen), step)), step, timing
 
 
+class LocalExecutor:
+    """Scores the chunks one after the other in this process (the default executor of
+    :func:`rank_coatings`; :class:`coatml.recommend.distributed.DaskExecutor` is the other)."""
+
+    timing_prefix = ""
+
+    def models(self, models: Mapping[str, Any]) -> dict[str, Any]:
+        """The surrogates on this side (here: the models themselves)."""
+        return normalise_models(models)
+
+    def score(self, spec: SpaceSpec, candidates: pd.DataFrame, starts: list[int], step: int,
+              models: Mapping[str, Any], objective: str, progress: Progress | None,
+              timing: dict[str, float]) -> list[ChunkResult]:
+        local = self.models(models)
+        results: list[ChunkResult] = []
+        for done, start in enumerate(starts, 1):
+            results.append(score_chunk(spec, candidates.iloc[start:start + step], start, local,
+                                       objective))
+            if progress is not None:
+                progress(done, len(starts))
+        return results
+
+
 def rank_coatings(
     spec: SpaceSpec,
     models: Mapping[str, Any],
@@ -471,6 +494,7 @@ def rank_coatings(
     candidates: pd.DataFrame | None = None,
     explain_rows: int = EXPLAIN_ROWS,
     progress: Progress | None = None,
+    executor: Any | None = None,
 ) -> RankResult:
     """Rank the candidate coatings of ``spec`` with ``models`` (see the module docstring).
 
@@ -479,7 +503,8 @@ def rank_coatings(
         models: ``{target: Surrogate}`` (keys ``capacity_retention_pct`` /
             ``interface_resistance_ohm_cm2``, or ``retention`` / ``resistance``); the
             objective's models are required, the other one is optional (its predictions are
-            reported, and both give the Pareto rank).
+            reported, and both give the Pareto rank). With a Dask executor: model references
+            (:mod:`coatml.recommend.distributed`).
         objective: ``"retention"``, ``"resistance"`` or ``"both"``.
         top: keep only the first ``top`` rows (``None``: all candidates).
         records: workspace records, for the ``tested`` mark (``None``: all untested).
@@ -488,20 +513,23 @@ def rank_coatings(
         candidates: a candidate table to rank instead of :func:`candidate_table` (``spec``'s
             filters are then not applied again; the report is still the spec's).
         progress: called with ``(chunks done, chunks total)``.
+        executor: where the chunks are scored: :class:`LocalExecutor` (default) or
+            :class:`coatml.recommend.distributed.DaskExecutor`; the result is the same.
     """
-    models = normalise_models(models)
-    check_models(models, objective)
+    executor = executor or LocalExecutor()
+    objective_targets(objective)
     t_start = time.perf_counter()
     candidates, report, starts, step, timing = chunk_plan(spec, candidates, chunk_candidates)
-    results: list[ChunkResult] = []
-    for done, start in enumerate(starts, 1):
-        results.append(score_chunk(spec, candidates.iloc[start:start + step], start, models,
-                                   objective))
-        if progress is not None:
-            progress(done, len(starts))
+    if isinstance(executor, LocalExecutor):
+        check_models(normalise_models(models), objective)
+    results = executor.score(spec, candidates, starts, step, models, objective, progress,
+                             timing)
     for key in ("recipes", "featurize", "predict", "select"):
-        timing[key] = float(sum(r.seconds.get(key, 0.0) for r in results))
-    result = assemble(spec, candidates, report, results, models, objective, top, records,
+        timing[executor.timing_prefix + key] = float(
+            sum(r.seconds.get(key, 0.0) for r in results))
+    local = executor.models(models)
+    check_models(local, objective)
+    result = assemble(spec, candidates, report, results, local, objective, top, records,
                       explain, explain_rows, timing)
     timing["total"] = time.perf_counter() - t_start
     return result
