@@ -33,8 +33,15 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from coatml.exceptions import CapabilityError, InsufficientDataError
-from coatml.models.targets import MIN_RECORDS, Z68, Z95, TargetSpec, get_target
+from coatml.exceptions import CapabilityError
+from coatml.models.targets import (
+    MIN_RECORDS,
+    Z68,
+    Z95,
+    TargetSpec,
+    get_target,
+    require_records,
+)
 
 OUTPUT_COLUMNS = ("mean", "median", "std", "lo68", "hi68", "lo95", "hi95")
 
@@ -145,7 +152,7 @@ class SurrogateBase:
         defined on."""
         dist = self.ensemble_.predict_dist(self.select_features(X))
         if latent and "noise_std" in dist:
-            scale = float(getattr(self.ensemble_, "interval_scale", 1.0))
+            scale = float(getattr(self.ensemble_, "interval_scale_", 1.0))
             noise = scale * dist["noise_std"].to_numpy(dtype=float)
             std = dist["std"].to_numpy(dtype=float)
             dist = dist.copy()
@@ -245,12 +252,6 @@ def to_natural_units(target: TargetSpec, dist: pd.DataFrame, index: pd.Index) ->
     return out
 
 
-def training_rows(records: pd.DataFrame, target: str) -> pd.DataFrame:
-    """The records that carry a value of ``target`` (failed cells carry none)."""
-    values = pd.to_numeric(records[target], errors="coerce")
-    return records.loc[values.notna()]
-
-
 #: ``RecordModel(estimator=...)`` names: the boosted ensemble (what ``coatml train`` registers)
 #: and the descriptor Gaussian process (the closed loop's small-data surrogate).
 ESTIMATORS = ("xgboost", "gp")
@@ -293,12 +294,7 @@ class RecordModel(SurrogateBase, BaseEstimator):
 
         regressor = self._regressor()
         self.target_ = get_target(self.target)
-        rows = training_rows(records, self.target)
-        if len(rows) < self.min_records:
-            raise InsufficientDataError(
-                f"{self.target}: {len(rows)} of {len(records)} records carry a value, "
-                f"{self.min_records} are needed to train a model; add measured records "
-                f"with `coatml data add`")
+        rows = require_records(records, self.target, self.min_records)
         self.featurizer_ = RecordFeaturizer(feature_set=self.feature_set).fit(records)
         X = self.featurizer_.transform(rows)
         y = self.target_.forward(rows[self.target].to_numpy(dtype=float))
