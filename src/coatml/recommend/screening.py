@@ -468,7 +468,8 @@ def screen_candidates(
 def screening_summary(table: pd.DataFrame) -> pd.DataFrame:
     """One row per coating: ``screen_verdict`` (fail if any criterion fails, else warn if any
     warns or is unknown, else pass), ``n_fail`` / ``n_warn`` / ``n_unknown`` and
-    ``screen_reasons`` (the failing reasons, '; '-joined; warnings when nothing fails)."""
+    ``screen_reasons`` (the failing reasons, '; '-joined; when nothing fails, the warnings and
+    the unknowns, these prefixed ``unknown:``)."""
     if table.empty:
         return pd.DataFrame(columns=["coating", "screen_verdict", "n_fail", "n_warn",
                                      "n_unknown", "screen_reasons"])
@@ -478,7 +479,9 @@ def screening_summary(table: pd.DataFrame) -> pd.DataFrame:
     out = grp[["_f", "_w", "_u"]].sum().astype(int)
     out.columns = ["n_fail", "n_warn", "n_unknown"]
     fails = t[t["_f"]].groupby("coating", sort=False)["reason"].agg("; ".join)
-    warns = t[t["_w"]].groupby("coating", sort=False)["reason"].agg("; ".join)
+    soft = t[t["_w"] | t["_u"]]
+    soft = soft.assign(reason=np.where(soft["_u"], "unknown: " + soft["reason"], soft["reason"]))
+    warns = soft.groupby("coating", sort=False)["reason"].agg("; ".join)
     verdict = np.where(out["n_fail"] > 0, "fail",
                        np.where((out["n_warn"] + out["n_unknown"]) > 0, "warn", "pass"))
     out.insert(0, "screen_verdict", verdict)
