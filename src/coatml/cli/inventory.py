@@ -66,7 +66,7 @@ def list_(workspace: workspace_option = None) -> None:
         return
     known = known_precursors()
     for name in names:
-        console.print(f"{name}\t{' '.join(known[name.casefold()][1])}", highlight=False)
+        console.print(f"{name}: delivers {' '.join(known[name.casefold()][1])}", highlight=False)
     console.print(f"{len(names)} precursor(s) in {path}", style="dim", highlight=False)
 
 

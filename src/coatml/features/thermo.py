@@ -26,9 +26,10 @@ oxidation couple of state ``s`` is the lowest ``E(s'' -> s)`` over tabulated hig
    coating's anion); where a cation has no tabulated binary, a linear fit of the binary-oxide
    limits on the cation's Pauling electronegativity (``en-fit``); pure Li salts: 0 V;
 3. oxidation limit: pure Li salts (Li2O, LiF, Li3N, ...): oxidation of the anion,
-   ``-H(Li_qX) / (q F)``; other Li-containing materials: the nearest tabulated window of the same anion
-   family (Li fraction, polyanion-former fraction, mean electronegativity; Xiao et al. Joule
-   2019's rule caps Li fraction > 0.20 below 5 V), as in :mod:`coatml.features.physics`;
+   ``-H(Li_qX) / (q F)``; other Li-containing materials: the nearest tabulated window of the
+   same anion family (Li fraction, polyanion-former fraction, mean electronegativity; Xiao
+   et al. Joule 2019's rule caps Li fraction > 0.20 below 5 V), as in
+   :mod:`coatml.features.physics`;
    Li-free materials whose cations are all in their highest common oxidation state: no Li to
    extract and no higher cation state, so the limit is unbounded (``inf``); Li-free materials
    with a lower-state cation: its tabulated oxidation couple, else (rough) its reduction limit
