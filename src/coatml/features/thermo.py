@@ -102,12 +102,26 @@ class WindowEstimate:
     source: str
 
 
-def composition_of(formula: str) -> dict[str, float]:
-    """Element amounts of a plain formula such as ``Li2ZrO3`` or ``Al2O3`` (no brackets)."""
+_GROUP = re.compile(r"\(([^()]*)\)(\d*\.?\d*)")
+
+
+@lru_cache(maxsize=16384)
+def _composition_cached(formula: str) -> tuple[tuple[str, float], ...]:
+    text = formula
+    while "(" in text:  # expand innermost brackets: Li10Ge(PS6)2 -> Li10GeP2S12
+        text = _GROUP.sub(lambda m: "".join(
+            f"{el}{(float(n) if n else 1.0) * (float(m.group(2)) if m.group(2) else 1.0):g}"
+            for el, n in _FORMULA_TOKEN.findall(m.group(1))), text)
     out: dict[str, float] = {}
-    for el, n in _FORMULA_TOKEN.findall(formula):
+    for el, n in _FORMULA_TOKEN.findall(text):
         out[el] = out.get(el, 0.0) + (float(n) if n else 1.0)
-    return out
+    return tuple(out.items())
+
+
+def composition_of(formula: str) -> dict[str, float]:
+    """Element amounts of a formula such as ``Li2ZrO3`` or ``Li10Ge(PS6)2`` (brackets
+    expanded)."""
+    return dict(_composition_cached(formula))
 
 
 def _read_table() -> list[dict[str, str]]:
@@ -249,7 +263,7 @@ def oxidation_states(formula: str) -> dict[str, float] | None:
         a, b = free
         for sa in sorted(_common_states(a), reverse=True):
             for sb in sorted(_common_states(b), reverse=True):
-                if abs(cations[a] * sa + cations[b] * sb - rest) < 1e-6:
+                if abs(cations[a] * sa + cations[b] * sb - rest) < 1e-6 * max(rest, 1.0):
                     return {**fixed, a: float(sa), b: float(sb)}
     return None
 
@@ -290,21 +304,44 @@ def _sourced_windows() -> tuple[tuple[str, str, float, float, str], ...]:
                  for r in load_table("stability_windows.csv"))
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=16384)
 def _plain(formula: str) -> str:
-    """Reduced plain formula (brackets expanded) via pymatgen."""
-    from pymatgen.core import Composition
+    """The formula with brackets expanded and amounts divided by the smallest one (elements
+    in order of appearance), e.g. ``Li10Ge(PS6)2`` -> ``Li10GeP2S12``; :func:`_key` compares
+    compositions order-free."""
+    comp = composition_of(formula)
+    low = min(comp.values()) if comp else 1.0
+    return "".join(f"{el}{n / low:.10g}" if abs(n / low - 1) > 1e-9 else el
+                   for el, n in comp.items())
 
-    return str(Composition(formula).reduced_formula)
+
+@lru_cache(maxsize=16384)
+def _key(formula: str) -> tuple[tuple[str, float], ...]:
+    """Order-free key of a reduced composition (atomic fractions rounded to 1e-6)."""
+    comp = composition_of(formula)
+    total = sum(comp.values()) or 1.0
+    return tuple(sorted((el, round(n / total, 6)) for el, n in comp.items()))
 
 
 @lru_cache(maxsize=1)
-def _sourced_by_formula() -> dict[str, tuple[str, float, float, str]]:
+def _sourced_by_formula() -> dict[tuple[tuple[str, float], ...], tuple[str, float, float, str]]:
     out = {}
     for material, formula, red, ox, source in _sourced_windows():
         if formula:
-            out[_plain(formula)] = (material, red, ox, source)
+            out[_key(formula)] = (material, red, ox, source)
     return out
+
+
+@lru_cache(maxsize=1)
+def _sourced_by_name() -> dict[str, tuple[str, float, float, str]]:
+    return {m.casefold(): (m, r, o, src) for m, _, r, o, src in _sourced_windows()}
+
+
+@lru_cache(maxsize=1)
+def _reference_descs() -> tuple[tuple[str, _Desc, float], ...]:
+    """(material, descriptor, oxidation limit) of every sourced window with a formula."""
+    return tuple((material, _describe(composition_of(formula)), ox)
+                 for material, formula, _, ox, _src in _sourced_windows() if formula)
 
 
 def _nn_oxidation(comp: dict[str, float], exclude: str | None = None
@@ -313,10 +350,9 @@ def _nn_oxidation(comp: dict[str, float], exclude: str | None = None
     if desc.li_fraction <= 0:
         return None
     best: tuple[float, float, str] | None = None
-    for material, formula, _, ox, _src in _sourced_windows():
-        if not formula or material == exclude:
+    for material, ref, ox in _reference_descs():
+        if material == exclude:
             continue
-        ref = _describe(composition_of(_plain(formula)))
         if ref.family != desc.family or ref.li_fraction <= 0:
             continue
         dist = math.sqrt((ref.li_fraction - desc.li_fraction) ** 2
@@ -382,8 +418,13 @@ def _fit(points: list[tuple[float, float]]) -> tuple[float, float]:
     return my - slope * mx, slope
 
 
+@lru_cache(maxsize=256)
+def _en_fit(exclude: frozenset[str]) -> tuple[float, float]:
+    return _fit([(x, y) for el, x, y in _en_points() if el not in exclude])
+
+
 def _en_predict(cation: str, exclude: frozenset[str] = frozenset()) -> float:
-    a, b = _fit([(x, y) for el, x, y in _en_points() if el not in exclude])
+    a, b = _en_fit(exclude)
     return a + b * _pauling(cation)
 
 
@@ -435,10 +476,9 @@ def _window_uncertainty(limit: str, method: str) -> float:
 def estimate_window(formula: str, name: str | None = None) -> WindowEstimate | None:
     """Stability window of a coating (sourced, else estimated; see the module doc).
     ``None`` for materials without an inorganic anion (organic films)."""
-    sourced = _sourced_by_formula()
     key = _plain(formula)
-    names = {m.casefold(): (m, r, o, s) for m, f, r, o, s in _sourced_windows()}
-    hit = sourced.get(key) or (names.get(name.casefold()) if name else None)
+    hit = _sourced_by_formula().get(_key(formula)) or (
+        _sourced_by_name().get(name.casefold()) if name else None)
     if hit is not None:
         material, red, ox, source = hit
         return WindowEstimate(red, 0.0, "sourced", ox, 0.0, "sourced",
@@ -510,19 +550,20 @@ def window_loo() -> pd.DataFrame:
         if not formula:
             continue
         key = _plain(formula)
+        shown = formula
         comp = composition_of(key)
         states = oxidation_states(key)
         thermo = _thermo_reduction(comp, states)
         if thermo is not None and not thermo[2]:
-            rows.append((material, key, "reduction", "thermo", red, thermo[0]))
+            rows.append((material, shown, "reduction", "thermo", red, thermo[0]))
         cations = [el for el in comp if el not in ANION_CHARGE and el not in ("Li", "H")]
         en = [_en_predict(el, frozenset(cations)) for el in cations
               if _pauling(el) == _pauling(el)]
         if en and _main_anion(comp) == "O":
-            rows.append((material, key, "reduction", "en-fit", red, max(en)))
+            rows.append((material, shown, "reduction", "en-fit", red, max(en)))
         nn = _nn_oxidation(comp, exclude=material)
         if nn is not None:
-            rows.append((material, key, "oxidation", "nearest", ox, nn[0]))
+            rows.append((material, shown, "oxidation", "nearest", ox, nn[0]))
     out = pd.DataFrame(rows, columns=["material", "formula", "limit", "method", "sourced_v",
                                       "estimate_v"])
     out["error_v"] = out["estimate_v"] - out["sourced_v"]

@@ -203,7 +203,7 @@ def _film_table() -> tuple[dict[str, tuple[float, str, str]], float, float]:
         entry = (sigma, row["material"], row["source"])
         by[row["material"].casefold()] = entry
         if row["formula"]:
-            by[thermo._plain(row["formula"])] = entry
+            by[str(thermo._key(row["formula"]))] = entry
         name = row["formula"] or row["material"]
         if row["basis"].startswith("measured") and "Li" in name:
             logs.append(math.log10(sigma))
@@ -340,7 +340,7 @@ def _electrolyte_row(est: thermo.WindowEstimate | None, states: dict[str, float]
 def _transport_rows(formula: str, name: str, li_fraction: float, organic: bool,
                     states: dict[str, float] | None, thickness_nm: float) -> tuple[Row, Row]:
     films, log_mean, log_sd = _film_table()
-    hit = films.get(formula) or films.get(name.casefold())
+    hit = films.get(str(thermo._key(formula))) or films.get(name.casefold())
     src = "film_conductivity.csv"
     if hit is not None:
         log_sigma, unc, method = math.log10(hit[0]), 0.0, "sourced"
