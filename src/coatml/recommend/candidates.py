@@ -564,10 +564,12 @@ def apply_filters(
         step("max_thickness", gpc / 10.0 <= f.max_thickness_nm,
              f"one cycle (gpc/10 nm) must not exceed {f.max_thickness_nm:g} nm")
     if f.coatings is not None:
-        wanted = {_reduced_or_none(name) or name for name in f.coatings}
+        from coatml.data.formulas import chemistry_key
+
+        wanted = {chemistry_key(name) for name in f.coatings}
         keep = (df["reduced_formula"].isin(wanted) | df["coating"].isin(f.coatings)).to_numpy()
         found = set(df.loc[keep, "reduced_formula"]) | set(df.loc[keep, "coating"])
-        missing = [n for n in f.coatings if n not in found and _reduced_or_none(n) not in found]
+        missing = [n for n in f.coatings if n not in found and chemistry_key(n) not in found]
         step("named_coatings", keep, f"only {', '.join(f.coatings)}"
              + (f" (not among the candidates left: {', '.join(missing)})" if missing else ""))
     if f.precursors_on_hand is not None:
