@@ -66,3 +66,14 @@ def test_named_coatings_filter_used_by_the_space() -> None:
     assert set(table["coating"]) == {"Al2O3", "LiNbO3", "Li3PO4"}
     step = [s for s in report.steps if s.name == "named_coatings"][0]
     assert step.remaining == 3 and step.removed > 1000
+
+
+def test_propose_draws_only_from_the_named_and_depositable_coatings() -> None:
+    from coatml.recommend.propose import propose
+
+    filters = CandidateFilters(coatings=("Al2O3", "ZnO", "LiNbO3", "Li3PO4"),
+                               precursors_on_hand=("TMA", "DEZ", "H2O"))
+    spec = SpaceSpec(NMC, "Li6PS5Cl", filters=filters)
+    prop = propose(spec, {}, "retention", 4, "ei", seed=0)  # space-filling, no model
+    # one recipe per coating by default: only Al2O3 and ZnO are named and depositable
+    assert sorted(prop.batch["coating"]) == ["Al2O3", "ZnO"]
