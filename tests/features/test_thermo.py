@@ -93,7 +93,7 @@ def test_leave_one_out_never_uses_the_left_out_window() -> None:
     for material, formula, *_ in thermo._sourced_windows():
         if not formula:
             continue
-        got = thermo._nn_oxidation(thermo.composition_of(thermo._plain(formula)),
+        got = thermo._nn_oxidation(thermo.composition_of(thermo.plain_formula(formula)),
                                    exclude=material)
         if got is not None:
             assert got[1] != material

@@ -55,16 +55,21 @@ import pandas as pd
 __all__ = [
     "ANION_CHARGE",
     "FARADAY_KJ_PER_V",
+    "FIXED_STATE",
     "Enthalpy",
     "WindowEstimate",
     "anion_exchange",
     "composition_of",
     "estimate_window",
     "formation_enthalpies",
+    "formula_key",
+    "main_anion",
     "oxidation_couple",
     "oxidation_states",
+    "plain_formula",
     "reduction_limit",
     "window_estimator_errors",
+    "window_uncertainty",
     "window_loo",
 ]
 
@@ -73,7 +78,7 @@ FARADAY_KJ_PER_V = 96.48533
 #: Anion charge magnitudes of the binaries used here.
 ANION_CHARGE: dict[str, int] = {"O": 2, "S": 2, "F": 1, "Cl": 1, "N": 3}
 #: Cations with a fixed state in polyanion/organic coatings (and Li).
-_FIXED_STATE: dict[str, int] = {"Li": 1, "H": 1, "P": 5, "B": 3, "Si": 4, "C": 4}
+FIXED_STATE: dict[str, int] = {"Li": 1, "H": 1, "P": 5, "B": 3, "Si": 4, "C": 4}
 _POLYANION_FORMERS = frozenset({"P", "B", "Si", "S", "C"})
 _FORMULA_TOKEN = re.compile(r"([A-Z][a-z]?)(\d*\.?\d*)")
 ENTHALPY_TABLE = "formation_enthalpies.csv"
@@ -231,7 +236,8 @@ def _pauling(symbol: str) -> float:
     return float(x) if x == x else math.nan
 
 
-def _main_anion(comp: dict[str, float]) -> str | None:
+def main_anion(comp: dict[str, float]) -> str | None:
+    """The anion a coating's cations are bonded to (O before F, N, S, Cl), or ``None``."""
     for anion in ("O", "F", "N", "S", "Cl"):
         if anion in comp:
             return anion
@@ -250,8 +256,8 @@ def oxidation_states(formula: str) -> dict[str, float] | None:
     cations = {el: n for el, n in comp.items() if el not in ANION_CHARGE}
     if not cations or not anions:
         return None
-    fixed = {el: float(_FIXED_STATE[el]) for el in cations
-             if el in _FIXED_STATE and (len(cations) > 1 or el == "Li")}
+    fixed = {el: float(FIXED_STATE[el]) for el in cations
+             if el in FIXED_STATE and (len(cations) > 1 or el == "Li")}
     free = [el for el in cations if el not in fixed]
     rest = negative - sum(cations[el] * s for el, s in fixed.items())
     if not free:
@@ -291,7 +297,7 @@ def _describe(comp: dict[str, float]) -> _Desc:
             if "O" in comp and len(comp) > 2 else 0.0)
     ens = [(_pauling(el), n) for el, n in comp.items()]
     mean_en = sum(x * n for x, n in ens if x == x) / max(sum(n for x, n in ens if x == x), 1e-9)
-    return _Desc(comp.get("Li", 0.0) / total, poly, mean_en, _family(_main_anion(comp), comp))
+    return _Desc(comp.get("Li", 0.0) / total, poly, mean_en, _family(main_anion(comp), comp))
 
 
 @lru_cache(maxsize=1)
@@ -305,7 +311,7 @@ def _sourced_windows() -> tuple[tuple[str, str, float, float, str], ...]:
 
 
 @lru_cache(maxsize=16384)
-def _plain(formula: str) -> str:
+def plain_formula(formula: str) -> str:
     """The formula with brackets expanded and amounts divided by the smallest one (elements
     in order of appearance), e.g. ``Li10Ge(PS6)2`` -> ``Li10GeP2S12``; :func:`_key` compares
     compositions order-free."""
@@ -316,7 +322,7 @@ def _plain(formula: str) -> str:
 
 
 @lru_cache(maxsize=16384)
-def _key(formula: str) -> tuple[tuple[str, float], ...]:
+def formula_key(formula: str) -> tuple[tuple[str, float], ...]:
     """Order-free key of a reduced composition (atomic fractions rounded to 1e-6)."""
     comp = composition_of(formula)
     total = sum(comp.values()) or 1.0
@@ -328,7 +334,7 @@ def _sourced_by_formula() -> dict[tuple[tuple[str, float], ...], tuple[str, floa
     out = {}
     for material, formula, red, ox, source in _sourced_windows():
         if formula:
-            out[_key(formula)] = (material, red, ox, source)
+            out[formula_key(formula)] = (material, red, ox, source)
     return out
 
 
@@ -372,7 +378,7 @@ def _thermo_reduction(comp: dict[str, float], states: dict[str, float] | None
                       ) -> tuple[float, list[str], list[str]] | None:
     """Highest thermochemical reduction limit over non-Li cations; (value, formulas, lacking
     cations). ``None`` when no cation could be evaluated."""
-    anion = _main_anion(comp)
+    anion = main_anion(comp)
     if anion is None or states is None:
         return None
     best = -math.inf
@@ -439,8 +445,8 @@ def _reduction_estimate(comp: dict[str, float], states: dict[str, float] | None,
                         exclude_cations: frozenset[str] = frozenset()
                         ) -> tuple[float, str, str] | None:
     non_li = [el for el in comp if el not in ANION_CHARGE and el not in ("Li", "H")]
-    if not non_li and _main_anion(comp) is not None:
-        salt = _li_salt(_main_anion(comp) or "")
+    if not non_li and main_anion(comp) is not None:
+        salt = _li_salt(main_anion(comp) or "")
         return 0.0, "li-salt", f"Li salt: stable against Li metal ({salt[1] if salt else ''})"
     thermo = _thermo_reduction(comp, states)
     values: list[float] = []
@@ -451,7 +457,7 @@ def _reduction_estimate(comp: dict[str, float], states: dict[str, float] | None,
         parts.append("binary formation enthalpies (" + ", ".join(dict.fromkeys(thermo[1]))
                      + "; formation_enthalpies.csv)")
     missing = thermo[2] if thermo is not None else non_li
-    if missing and _main_anion(comp) in ("O", "F", "N", "S", "Cl"):
+    if missing and main_anion(comp) in ("O", "F", "N", "S", "Cl"):
         en = [_en_predict(el, exclude_cations) for el in missing if _pauling(el) == _pauling(el)]
         if en:
             values.append(max(en))
@@ -462,7 +468,10 @@ def _reduction_estimate(comp: dict[str, float], states: dict[str, float] | None,
     return max(values), method, "; ".join(parts)
 
 
-def _window_uncertainty(limit: str, method: str) -> float:
+def window_uncertainty(limit: str, method: str) -> float:
+    """Uncertainty (V) of a window estimate: the leave-one-out RMSE of ``method`` for
+    ``limit``; the en-fit adds its own leave-one-out RMSE in quadrature to the thermochemical
+    one."""
     errors = window_estimator_errors()
     key = "thermo" if method == "thermo+en-fit" else method
     rmse = errors.get((limit, key), (math.nan, 0))[0]
@@ -476,8 +485,8 @@ def _window_uncertainty(limit: str, method: str) -> float:
 def estimate_window(formula: str, name: str | None = None) -> WindowEstimate | None:
     """Stability window of a coating (sourced, else estimated; see the module doc).
     ``None`` for materials without an inorganic anion (organic films)."""
-    key = _plain(formula)
-    hit = _sourced_by_formula().get(_key(formula)) or (
+    key = plain_formula(formula)
+    hit = _sourced_by_formula().get(formula_key(formula)) or (
         _sourced_by_name().get(name.casefold()) if name else None)
     if hit is not None:
         material, red, ox, source = hit
@@ -486,7 +495,7 @@ def estimate_window(formula: str, name: str | None = None) -> WindowEstimate | N
     comp = composition_of(key)
     if "C" in comp and "H" in comp:
         return None
-    anion = _main_anion(comp)
+    anion = main_anion(comp)
     if anion is None:
         return None
     states = oxidation_states(key)
@@ -494,7 +503,7 @@ def estimate_window(formula: str, name: str | None = None) -> WindowEstimate | N
     if reduction is None:
         return None
     red_v, red_method, red_src = reduction
-    red_unc = 0.0 if red_method == "li-salt" else _window_uncertainty("reduction", red_method)
+    red_unc = 0.0 if red_method == "li-salt" else window_uncertainty("reduction", red_method)
     ox_v, ox_unc, ox_method, ox_src = _oxidation_estimate(comp, states, red_v, red_unc)
     return WindowEstimate(red_v, red_unc, red_method, ox_v, ox_unc, ox_method,
                           f"reduction: {red_src}; oxidation: {ox_src}")
@@ -503,22 +512,22 @@ def estimate_window(formula: str, name: str | None = None) -> WindowEstimate | N
 def _oxidation_estimate(comp: dict[str, float], states: dict[str, float] | None,
                         red_v: float, red_unc: float) -> tuple[float, float, str, str]:
     non_li = [el for el in comp if el not in ANION_CHARGE and el not in ("Li", "H")]
-    anion0 = _main_anion(comp) or ""
+    anion0 = main_anion(comp) or ""
     salt = _li_salt(anion0) if not non_li else None
     if salt is not None:
         q = ANION_CHARGE[anion0]
-        return (-salt[0] / (q * FARADAY_KJ_PER_V), _window_uncertainty("reduction", "thermo"),
+        return (-salt[0] / (q * FARADAY_KJ_PER_V), window_uncertainty("reduction", "thermo"),
                 "li-salt", f"anion oxidation of {salt[1]} from its formation enthalpy "
                 "(formation_enthalpies.csv)")
     if comp.get("Li", 0.0) > 0:
         nn = _nn_oxidation(comp)
         if nn is not None:
-            return (nn[0], _window_uncertainty("oxidation", "nearest"), "nearest",
+            return (nn[0], window_uncertainty("oxidation", "nearest"), "nearest",
                     f"nearest tabulated window {nn[1]} (stability_windows.csv); Xiao et al., "
                     "Joule 3, 1252 (2019) Li-fraction rule")
-    anion = _main_anion(comp) or ""
+    anion = main_anion(comp) or ""
     low = {el: s for el, s in (states or {}).items()
-           if el not in _FIXED_STATE and s < max(_common_states(el)) - 1e-6}
+           if el not in FIXED_STATE and s < max(_common_states(el)) - 1e-6}
     if comp.get("Li", 0.0) <= 0 and not low:
         return (math.inf, 0.0, "highest-state",
                 "Li-free, every cation in its highest common oxidation state (pymatgen): "
@@ -527,7 +536,7 @@ def _oxidation_estimate(comp: dict[str, float], states: dict[str, float] | None,
     known = [c for c in couples if c is not None]
     if known and len(known) == len(couples):
         best = min(known, key=lambda c: c[0])
-        return (best[0], _window_uncertainty("reduction", "thermo"), "thermo-couple",
+        return (best[0], window_uncertainty("reduction", "thermo"), "thermo-couple",
                 "oxidation couple from binary formation enthalpies ("
                 + ", ".join(best[1]) + "; formation_enthalpies.csv)")
     return (red_v, math.sqrt(red_unc ** 2 + 1.0), "rough",
@@ -549,7 +558,7 @@ def window_loo() -> pd.DataFrame:
     for material, formula, red, ox, _ in _sourced_windows():
         if not formula:
             continue
-        key = _plain(formula)
+        key = plain_formula(formula)
         shown = formula
         comp = composition_of(key)
         states = oxidation_states(key)
@@ -559,7 +568,7 @@ def window_loo() -> pd.DataFrame:
         cations = [el for el in comp if el not in ANION_CHARGE and el not in ("Li", "H")]
         en = [_en_predict(el, frozenset(cations)) for el in cations
               if _pauling(el) == _pauling(el)]
-        if en and _main_anion(comp) == "O":
+        if en and main_anion(comp) == "O":
             rows.append((material, shown, "reduction", "en-fit", red, max(en)))
         nn = _nn_oxidation(comp, exclude=material)
         if nn is not None:
@@ -590,9 +599,9 @@ def anion_exchange(formula: str, target: str) -> tuple[float | None, str, str]:
     ``MX_{s/q} + (s/q') Li_q'Y -> MY_{s/q'} + (s/q) Li_qX``. Returns (value, cation, formulas
     used); the value is ``None`` (and the text says what is missing) when a binary of the
     cation's state or a Li salt is not tabulated; a pure Li salt gives 0."""
-    comp = composition_of(_plain(formula))
-    anion = _main_anion(comp)
-    states = oxidation_states(_plain(formula))
+    comp = composition_of(plain_formula(formula))
+    anion = main_anion(comp)
+    states = oxidation_states(plain_formula(formula))
     if anion is None or states is None or target not in ANION_CHARGE:
         return None, "", "oxidation states or anion not resolved"
     if anion == target:

@@ -203,7 +203,7 @@ def _film_table() -> tuple[dict[str, tuple[float, str, str]], float, float]:
         entry = (sigma, row["material"], row["source"])
         by[row["material"].casefold()] = entry
         if row["formula"]:
-            by[str(thermo._key(row["formula"]))] = entry
+            by[str(thermo.formula_key(row["formula"]))] = entry
         name = row["formula"] or row["material"]
         if row["basis"].startswith("measured") and "Li" in name:
             logs.append(math.log10(sigma))
@@ -289,7 +289,7 @@ def _cathode_row(states: dict[str, float] | None, anion: str | None, ctx: PairCo
         return (math.nan, math.nan, "V", "unknown",
                 "oxidation states not resolved by charge balance", "none", src)
     low = {el: s for el, s in states.items()
-           if el not in thermo._FIXED_STATE and s < _max_state(el) - 1e-6}
+           if el not in thermo.FIXED_STATE and s < _max_state(el) - 1e-6}
     if not low:
         return (0.0, 0.0, "count", "pass",
                 "every cation is in its highest common oxidation state", "charge-balance", src)
@@ -298,7 +298,7 @@ def _cathode_row(states: dict[str, float] | None, anion: str | None, ctx: PairCo
     known = [c for c in couples if c is not None]
     if known:
         v = min(c[0] for c in known)
-        return (v, thermo._window_uncertainty("reduction", "thermo"), "V", "fail",
+        return (v, thermo.window_uncertainty("reduction", "thermo"), "V", "fail",
                 f"{names} is oxidised at the {ctx.v_max:g} V cathode (couple {v:.2f} V)",
                 "thermo-couple", src)
     return (float(len(low)), 0.0, "count", "fail",
@@ -340,7 +340,7 @@ def _electrolyte_row(est: thermo.WindowEstimate | None, states: dict[str, float]
 def _transport_rows(formula: str, name: str, li_fraction: float, organic: bool,
                     states: dict[str, float] | None, thickness_nm: float) -> tuple[Row, Row]:
     films, log_mean, log_sd = _film_table()
-    hit = films.get(str(thermo._key(formula))) or films.get(name.casefold())
+    hit = films.get(str(thermo.formula_key(formula))) or films.get(name.casefold())
     src = "film_conductivity.csv"
     if hit is not None:
         log_sigma, unc, method = math.log10(hit[0]), 0.0, "sourced"
@@ -449,11 +449,11 @@ def screen_candidates(
             "temperature_min_c", "temperature_max_c", "depositable"]
     for coating, reduced, lib, elements, li_frac, tmin, tmax, dep in \
             candidates[cols].itertuples(index=False, name=None):
-        formula = thermo._plain(str(reduced))
+        formula = thermo.plain_formula(str(reduced))
         els = str(elements).split()
         organic = "C" in els and "H" in els
         states = None if organic else thermo.oxidation_states(formula)
-        anion = None if organic else thermo._main_anion(thermo.composition_of(formula))
+        anion = None if organic else thermo.main_anion(thermo.composition_of(formula))
         est = None if organic else thermo.estimate_window(formula, str(coating))
         rows = (*_window_rows(est, ctx), _exchange_row(formula, organic, ctx),
                 _cathode_row(states, anion, ctx), _electrolyte_row(est, states, ctx),
