@@ -117,3 +117,15 @@ def test_summary_verdicts(nmc_sulfide: pd.DataFrame) -> None:
 def test_bad_thickness_is_refused(library: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="thickness_nm"):
         screen_candidates(library.head(2), NMC, "Li6PS5Cl", thickness_nm=0.0)
+
+
+def test_the_electrolyte_oxidises_a_coating_below_its_reduction_limit() -> None:
+    pool = enumerate_candidates()
+    li3n_like = pool[pool["reduced_formula"] == "Li3N"]
+    if li3n_like.empty:  # Li3N is a Li salt; build the row from the library schema
+        li3n_like = pool.head(1).assign(coating="Li3N", reduced_formula="Li3N",
+                                        elements="Li N", li_fraction=0.75)
+    row = _row(screen_candidates(li3n_like, NMC, "Li6PS5Cl"), "Li3N", "electrolyte_redox")
+    # Li3N's N3- is oxidised at -H(Li3N)/(3F) ~ 0.57 V, far below the sulfide's 1.71 V
+    assert row["status"] == "fail" and "electrolyte oxidises the coating" in row["reason"]
+    assert row["value"] > 1.0

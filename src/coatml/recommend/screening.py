@@ -22,8 +22,10 @@ the method and the source of the numbers. Criteria:
   highest common oxidation state (pymatgen) is oxidised (fail; value = its tabulated oxidation
   couple when known, else the count of such cations).
 * ``electrolyte_redox``: the coating oxidises the electrolyte when its reduction limit lies above
-  the electrolyte's oxidation limit (fail beyond the uncertainty, warn within); a multivalent
-  transition metal whose limit only the electronegativity fit gives is ``unknown``.
+  the electrolyte's oxidation limit, and the electrolyte oxidises the coating when the coating's
+  oxidation limit lies below the electrolyte's reduction limit (the worse of the two is
+  reported; fail beyond the uncertainty, warn within); a multivalent transition metal whose
+  limit only the electronegativity fit gives is ``unknown``.
 * ``li_ion_resistance``: area-specific resistance ``t / sigma`` (log10 ohm cm2) at
   ``thickness_nm`` from ``film_conductivity.csv``; Li-containing films without a value get the
   geometric mean of the measured Li films (uncertainty: their spread in decades); Li-free films
@@ -323,18 +325,31 @@ def _electrolyte_row(est: thermo.WindowEstimate | None, states: dict[str, float]
                     src)
     excess = est.reduction_v - ctx.electrolyte_ox
     unc = est.reduction_unc_v
-    if excess - unc > 0:
-        status = "fail"
-    elif excess + unc > 0:
-        status = "warn"
-    else:
-        status = "pass"
+    # the other direction: the electrolyte oxidises a coating whose oxidation limit lies below
+    # the electrolyte's reduction limit
+    other = ctx.electrolyte_red - est.oxidation_v
+    other_unc = est.oxidation_unc_v if math.isfinite(est.oxidation_v) else 0.0
+    if math.isfinite(other) and other - other_unc > excess - unc:
+        status = _status_sign(other, other_unc)
+        rel = "below" if other > 0 else "above"
+        return (other, other_unc, "V", status,
+                f"coating oxidation limit {_fmt(est.oxidation_v, other_unc)} is {rel} the "
+                f"{ctx.electrolyte}'s reduction limit {ctx.electrolyte_red:.2f} V"
+                + (" (the electrolyte oxidises the coating)" if status == "fail" else ""),
+                est.oxidation_method, src)
+    status = _status_sign(excess, unc)
     rel = "above" if excess > 0 else "below"
     return (excess, unc, "V", status,
             f"coating reduction limit {_fmt(est.reduction_v, unc)} is {rel} the "
             f"{ctx.electrolyte}'s oxidation limit {ctx.electrolyte_ox:.2f} V"
             + (" (the coating oxidises the electrolyte)" if status == "fail" else ""),
             est.reduction_method, src)
+
+
+def _status_sign(excess: float, unc: float) -> str:
+    if excess - unc > 0:
+        return "fail"
+    return "warn" if excess + unc > 0 else "pass"
 
 
 def _transport_rows(formula: str, name: str, li_fraction: float, organic: bool,
