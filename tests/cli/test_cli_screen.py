@@ -91,3 +91,14 @@ def test_screen_uses_the_inventory(workspace: Path, tmp_path: Path) -> None:
     assert code == 0, out
     table = pd.read_csv(out_csv).set_index(["coating", "criterion"])
     assert table.loc[("Al2O3", "precursors"), "status"] == "pass"
+
+
+def test_screen_with_out_needs_no_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                            ) -> None:
+    monkeypatch.chdir(tmp_path)
+    out_csv = tmp_path / "alone.csv"
+    code, out = invoke("screen", *PAIR, "--coatings", "LiNbO3", "--out", str(out_csv))
+    assert code == 0, out
+    assert set(pd.read_csv(out_csv)["coating"]) == {"LiNbO3"}
+    code, out = invoke("screen", *PAIR, "--coatings", "LiNbO3")
+    assert code == 2 and "no coatml workspace" in out

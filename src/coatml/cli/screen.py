@@ -25,7 +25,8 @@ def screen(
     rows: Annotated[int, typer.Option(help="Candidates to show (all are written).", min=1)]
     = 25,
     out: Annotated[Path | None, typer.Option(
-        help="CSV path of the long table (default: outputs/screen_*.csv).")] = None,
+        help="CSV path of the long table (default: outputs/screen_*.csv in the workspace; "
+             "with --out no workspace is needed).")] = None,
     no_inventory: o.NoInventoryOpt = False,
     workspace: workspace_option = None,
 ) -> None:
@@ -61,7 +62,16 @@ def screen(
             fail(f"--coatings: not a candidate coating: {', '.join(missing)} (the candidates "
                  "are the library and the enumerated Li-M-X compositions)")
         candidates = candidates[keep]
-    ws = _common.workspace(workspace) if (out is None or not no_inventory) else None
+    ws = None
+    if out is None or workspace is not None:
+        ws = _common.workspace(workspace)
+    else:  # --out given: a workspace is only needed for its inventory
+        from coatml.exceptions import WorkspaceError
+
+        try:
+            ws = _common.workspace(None)
+        except WorkspaceError:
+            ws = None
     inventory = o.inventory(ws, no_inventory) if ws is not None else None
     table = screen_candidates(candidates.reset_index(drop=True), electrode, electrolyte,
                               coated_component.value, thickness_nm=thickness,
@@ -86,9 +96,11 @@ def screen(
         shown.add_row(_common.esc(r.coating), r.screen_verdict,
                       f"{r.n_fail}/{r.n_warn}/{r.n_unknown}", _common.esc(r.screen_reasons))
     console.print(shown)
-    if ws is None:
-        ws = _common.workspace(workspace)
-    path = out or ws.outputs_dir / f"screen_{_slug(electrode)}_{_slug(electrolyte)}.csv"
+    if out is not None:
+        path = out
+    else:
+        assert ws is not None
+        path = ws.outputs_dir / f"screen_{_slug(electrode)}_{_slug(electrolyte)}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     merged = table.merge(summary[["coating", "screen_verdict"]], on="coating", how="left")
     pd.DataFrame(merged).to_csv(path, index=False)
