@@ -75,6 +75,13 @@ MaxCandidatesOpt = Annotated[int | None, typer.Option(
     help="Cap on candidate coatings (library first, then a seeded sample).", min=1)]
 SeedOpt = Annotated[int, typer.Option(help="Seed of the random draws.")]
 OutOpt = Annotated[Path | None, typer.Option(help="CSV of the batch (record schema).")]
+CoatingsOpt = Annotated[str | None, typer.Option(
+    help="Only these coatings: comma-separated names or formulas, e.g. Al2O3,LiNbO3.")]
+NoInventoryOpt = Annotated[bool, typer.Option(
+    "--no-inventory", help="Ignore the workspace's precursor inventory (inventory.csv).")]
+HideFailingOpt = Annotated[bool, typer.Option(
+    "--hide-failing", help="Leave out candidates that fail the physics screening "
+                           "(they are marked, not hidden, by default).")]
 
 
 def check_temperature(value: float | None, option: str = "--max-temperature") -> float | None:
@@ -124,3 +131,57 @@ def constraints(family: str | None, exclude_elements: str | None,
                        max_thickness_nm=check_positive(max_thickness, "--max-thickness"),
                        max_coatings=max_coatings, same_temperature=same_temperature,
                        max_per_coating=per_coating)
+
+
+def parse_coatings(text: str | None) -> tuple[str, ...] | None:
+    """``"Al2O3, LiNbO3"`` -> ``("Al2O3", "LiNbO3")``; a name that is not a formula or alias
+    fails naming it."""
+    if text is None:
+        return None
+    from coatml.data.formulas import resolve_material
+    from coatml.exceptions import FormulaError
+
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    if not names:
+        fail("--coatings: give at least one coating name or formula")
+    for name in names:
+        try:
+            resolve_material(name)
+        except FormulaError as exc:
+            fail(f"--coatings '{name}': {exc}")
+    return names
+
+
+def inventory(ws: Any, ignore: bool = False) -> tuple[str, ...] | None:
+    """The workspace's precursors on hand (``None`` without an inventory file or when
+    ignored); a bad file fails naming its row."""
+    from coatml.recommend.inventory import INVENTORY_FILE, InventoryError, read_inventory
+
+    path = ws.root / INVENTORY_FILE
+    if ignore or not path.exists():
+        return None
+    try:
+        return read_inventory(path)
+    except InventoryError as exc:
+        fail(str(exc))
+
+
+def filter_notes(spec: Any, report: Any = None) -> list[str]:
+    """What the --coatings list and the inventory removed from the candidates of ``spec``
+    (``report``: its filter report when already computed)."""
+    f = spec.filters
+    if f.coatings is None and f.precursors_on_hand is None:
+        return []
+    if report is None:
+        from coatml.recommend.space import candidate_table
+
+        _, report = candidate_table(spec)
+    notes = []
+    for step in report.steps:
+        if step.name == "named_coatings":
+            notes.append(f"--coatings kept {step.remaining} candidate(s), removed "
+                         f"{step.removed} ({step.rule})")
+        if step.name == "inventory":
+            notes.append(f"precursor inventory removed {step.removed} candidate(s) not "
+                         f"depositable with what is on hand; {step.remaining} left")
+    return notes

@@ -73,6 +73,8 @@ def propose_cmd(
     seed: o.SeedOpt = 0,
     surrogate: o.SurrogateOpt = o.SurrogateChoice.champion,
     out: o.OutOpt = None,
+    coatings: o.CoatingsOpt = None,
+    no_inventory: o.NoInventoryOpt = False,
     workspace: workspace_option = None,
 ) -> None:
     """Propose the next batch of ALD/MLD recipes (champion models or a pair GP)."""
@@ -91,9 +93,15 @@ def propose_cmd(
     ws = _common.workspace(workspace)
     with ws.store() as store:
         observed = store.to_frame()
+    from coatml.recommend.candidates import CandidateFilters
+
     spec = SpaceSpec(electrode, electrolyte, coated_component=coated_component.value,
-                     max_candidates=max_candidates, seed=seed)
+                     max_candidates=max_candidates, seed=seed,
+                     filters=CandidateFilters(coatings=o.parse_coatings(coatings),
+                                              precursors_on_hand=o.inventory(ws, no_inventory)))
     try:
+        for note in o.filter_notes(spec):
+            console.print(f"[bold]note:[/] {note}", highlight=False)
         if surrogate is o.SurrogateChoice.gp:
             from coatml.recommend.surrogates import propose_with_pair_gp
 

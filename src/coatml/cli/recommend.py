@@ -54,6 +54,15 @@ def _features_cell(row: Any) -> str:
     return "\n".join(lines)
 
 
+def _screen_cell(row: Any) -> str:
+    verdict = getattr(row, "screen_verdict", None)
+    if not isinstance(verdict, str):
+        return ""
+    reasons = getattr(row, "screen_reasons", "") or ""
+    short = reasons if len(reasons) <= 140 else reasons[:140] + " ..."
+    return f"{verdict.upper()}" + (f": {short}" if short and verdict != "pass" else "")
+
+
 def print_table(result: RankResult, rows: int) -> None:
     """The first ``rows`` rows as a readable table."""
     from rich.table import Table
@@ -66,6 +75,7 @@ def print_table(result: RankResult, rows: int) -> None:
                      ("T (°C)", {"justify": "right"}), ("thickness (nm)", {"justify": "right"}),
                      ("retention % [68 %]", {}), ("resistance ohm cm² [68 %]", {}),
                      ("Pareto", {"justify": "right"}),
+                     ("screening", {"overflow": "fold", "max_width": 48}),
                      ("top-3 features (SHAP, model space)", {"overflow": "fold", "max_width": 64})):
         table.add_column(name, **kw)
     for r in t.itertuples(index=False):
@@ -79,7 +89,7 @@ def print_table(result: RankResult, rows: int) -> None:
             or str(r.pareto_rank) == "<NA>" else str(r.pareto_rank)
         temp = "" if r.temperature_c != r.temperature_c else f"{r.temperature_c:.0f}"
         table.add_row(str(r.rank), str(r.coating), "yes" if r.tested else "no", temp,
-                      f"{r.thickness_nm:.3g}", ret, res, pareto,
+                      f"{r.thickness_nm:.3g}", ret, res, pareto, _screen_cell(r),
                       _features_cell(r))
     console.print(table)
 
@@ -133,7 +143,9 @@ def run_rank(ws: Any, *, electrode: str, electrolyte: str, coated_component: str
              max_thickness: float | None = None, anion_filter: bool = True,
              reducible_filter: bool = True, library_only: bool = False,
              cycle_number: float = 100.0, c_rate: float = 0.5, scheduler: str | None = None,
-             dask: bool = False) -> RankResult:
+             dask: bool = False, coatings: tuple[str, ...] | None = None,
+             precursors_on_hand: tuple[str, ...] | None = None,
+             hide_failing: bool = False) -> RankResult:
     """Rank, print, write the CSV and the figure (the body of ``coatml rank``)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -163,7 +175,8 @@ def run_rank(ws: Any, *, electrode: str, electrolyte: str, coated_component: str
         filters=CandidateFilters(anion_compatible=anion_filter,
                                  no_reducible_tm_vs_li_metal=reducible_filter,
                                  max_deposition_temperature_c=max_temperature,
-                                 max_thickness_nm=max_thickness),
+                                 max_thickness_nm=max_thickness, coatings=coatings,
+                                 precursors_on_hand=precursors_on_hand),
         conditions=TestConditions(cycle_number=cycle_number, c_rate=c_rate),
         include_enumerated=not library_only)
     candidates, report = candidate_table(spec)
@@ -172,7 +185,9 @@ def run_rank(ws: Any, *, electrode: str, electrolyte: str, coated_component: str
         fail(f"no candidate coating is left for {electrode} | {electrolyte}: "
              + ("; ".join(removed) if removed else "the candidate pool is empty")
              + ". Relax the filters (--max-temperature, --max-thickness, --no-anion-filter, "
-               "--no-reducible-filter) or drop --library-only.")
+               "--no-reducible-filter, --coatings, --no-inventory) or drop --library-only.")
+    for note in o.filter_notes(spec, report):
+        console.print(f"[bold]note:[/] {note}", highlight=False)
     models = {} if (dask or scheduler) else _load_models(ws, objective)
     refs = _refs(ws, objective) if (dask or scheduler) else {}
     with ws.store() as store:
@@ -204,6 +219,15 @@ def run_rank(ws: Any, *, electrode: str, electrolyte: str, coated_component: str
     if result.table.empty:
         fail("no candidate has a recipe left after the process-grid limits "
              "(--max-thickness removes every grid point)")
+    if hide_failing and "screen_verdict" in result.table.columns:
+        from dataclasses import replace
+
+        failing = result.table["screen_verdict"].eq("fail").to_numpy()
+        console.print(f"[bold]note:[/] --hide-failing left out {int(failing.sum())} candidate(s) "
+                      "that fail the physics screening", highlight=False)
+        table = result.table.loc[~failing].reset_index(drop=True)
+        table["rank"] = range(1, len(table) + 1)
+        result = replace(result, table=table)
     print_counts(result)
     categories: dict[str, str] = {}
     for message in result.warnings:
@@ -255,9 +279,13 @@ def rank(
         help="Dask scheduler address (tcp://host:8786): score chunks on that cluster.")] = None,
     dask: Annotated[bool, typer.Option(
         "--dask", help="Score chunks on a local two-worker Dask cluster.")] = False,
+    coatings: o.CoatingsOpt = None,
+    no_inventory: o.NoInventoryOpt = False,
+    hide_failing: o.HideFailingOpt = False,
     workspace: workspace_option = None,
 ) -> None:
-    """Rank untested coatings for a pair: best recipe per candidate, intervals, Pareto rank."""
+    """Rank untested coatings for a pair: best recipe per candidate, intervals, Pareto rank,
+    physics screening."""
 
     _common.quiet_libraries()
     ws = _common.workspace(workspace)
@@ -267,7 +295,8 @@ def rank(
              plot=plot, max_temperature=max_temperature, max_thickness=max_thickness,
              anion_filter=not no_anion_filter, reducible_filter=not no_reducible_filter,
              library_only=library_only, cycle_number=cycle_number, c_rate=c_rate,
-             scheduler=scheduler, dask=dask)
+             scheduler=scheduler, dask=dask, coatings=o.parse_coatings(coatings),
+             precursors_on_hand=o.inventory(ws, no_inventory), hide_failing=hide_failing)
 
 
 def register(app: typer.Typer) -> None:

@@ -397,6 +397,9 @@ class CandidateFilters:
     (:data:`SUBSTRATE_MAX_TEMPERATURE_C`); the lower of the two is used. ``max_thickness_nm``
     removes candidates whose single cycle already exceeds it. ``reducible_elements`` lists the
     cations removed against Li/Na metal (drop "Ta" to keep Ta5+ coatings, which is debatable).
+    ``coatings``: keep only these coatings (names or formulas, compared by reduced formula).
+    ``precursors_on_hand``: the lab's inventory (short names of ``precursors.csv``); keep only
+    candidates whose every element has a precursor on hand.
     """
 
     anion_compatible: bool = True
@@ -406,6 +409,8 @@ class CandidateFilters:
     require_depositable: bool = True
     reducible_elements: tuple[str, ...] = REDUCIBLE_VS_ALKALI_METAL
     default_gpc_angstrom: float | None = None
+    coatings: tuple[str, ...] | None = None
+    precursors_on_hand: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -466,6 +471,18 @@ def _substrate_class(name: str) -> str:
     if elements == {"C"}:
         return "graphite"
     return "other"
+
+
+@lru_cache(maxsize=65536)
+def _covered_by(elements: frozenset[str], on_hand: frozenset[str]) -> bool:
+    """True when every element has a precursor (``precursors.csv``) among ``on_hand``
+    (case-folded short names)."""
+    table = _precursors_cached()
+    for el in elements:
+        names = {_short(p).casefold() for p in table.loc[table["element"] == el, "precursor"]}
+        if not names & on_hand:
+            return False
+    return True
 
 
 def _median_library_gpc() -> float:
@@ -546,6 +563,21 @@ def apply_filters(
         gpc = df["gpc_angstrom"].fillna(gpc0).to_numpy(dtype=float)
         step("max_thickness", gpc / 10.0 <= f.max_thickness_nm,
              f"one cycle (gpc/10 nm) must not exceed {f.max_thickness_nm:g} nm")
+    if f.coatings is not None:
+        from coatml.data.formulas import chemistry_key
+
+        wanted = {chemistry_key(name) for name in f.coatings}
+        keep = (df["reduced_formula"].isin(wanted) | df["coating"].isin(f.coatings)).to_numpy()
+        found = set(df.loc[keep, "reduced_formula"]) | set(df.loc[keep, "coating"])
+        missing = [n for n in f.coatings if n not in found and chemistry_key(n) not in found]
+        step("named_coatings", keep, f"only {', '.join(f.coatings)}"
+             + (f" (not among the candidates left: {', '.join(missing)})" if missing else ""))
+    if f.precursors_on_hand is not None:
+        on_hand = frozenset(p.casefold() for p in f.precursors_on_hand)
+        keep = np.array([_covered_by(frozenset(e.split()), on_hand) for e in df["elements"]],
+                        dtype=bool)
+        step("inventory", keep, f"every element needs a precursor on hand "
+             f"({', '.join(sorted(f.precursors_on_hand)) or 'none'})")
     report = FilterReport(electrode, electrolyte, coated_component, electrode_class,
                           electrolyte_class, substrate_class, n_start, tuple(steps))
     return df.reset_index(drop=True), report

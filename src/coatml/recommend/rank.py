@@ -20,7 +20,9 @@ given, predicted retention and resistance with 68 % and 95 % intervals in natura
 ``tested`` mark (a record of this coating for this electrode and electrolyte exists) and the
 three features whose SHAP values pushed the chosen recipe's score most
 (:mod:`coatml.recommend.explain`; computed for the first ``explain_rows`` rows of the sorted
-table only, which keeps it fast).
+table only, which keeps it fast), and the physics screening of each candidate
+(``screen_verdict`` pass / warn / fail and ``screen_reasons``, :mod:`coatml.recommend.screening`):
+failing candidates are marked, not removed.
 
 How it stays fast: the space is processed in chunks of candidates
 (:func:`score_chunk`); per chunk the records are featurized once for all models that share a
@@ -374,10 +376,28 @@ def _explain(table: pd.DataFrame, features: dict[str, pd.DataFrame], models: Map
     return out
 
 
+def _with_screening(best: pd.DataFrame, info: pd.DataFrame, spec: SpaceSpec) -> pd.DataFrame:
+    """``screen_verdict`` / ``screen_reasons`` (:mod:`coatml.recommend.screening`) of each
+    row's coating; failing candidates are marked, not removed."""
+    from coatml.recommend.screening import screen_candidates, screening_summary
+
+    needed = {"coating", "reduced_formula", "in_library", "elements", "li_fraction",
+              "temperature_min_c", "temperature_max_c", "depositable"}
+    if best.empty or not needed <= set(info.columns):
+        return best
+    table = screen_candidates(info.drop_duplicates("coating"), spec.electrode,
+                              spec.electrolyte, spec.resolved_component(),
+                              inventory=spec.filters.precursors_on_hand)
+    summary = screening_summary(table).set_index("coating")
+    best["screen_verdict"] = best["coating"].map(summary["screen_verdict"]).to_numpy()
+    best["screen_reasons"] = best["coating"].map(summary["screen_reasons"]).to_numpy()
+    return best
+
+
 def assemble(spec: SpaceSpec, candidates: pd.DataFrame, report: FilterReport,
              chunks: list[ChunkResult], models: Mapping[str, Any], objective: str,
              top: int | None, records: pd.DataFrame | None, explain: bool,
-             explain_rows: int, timing: dict[str, float]) -> RankResult:
+             explain_rows: int, timing: dict[str, float], screen: bool = True) -> RankResult:
     """Combine chunk results into the ranked :class:`RankResult` (shared by the Dask path)."""
     models = normalise_models(models)
     t0 = time.perf_counter()
@@ -402,6 +422,8 @@ def assemble(spec: SpaceSpec, candidates: pd.DataFrame, report: FilterReport,
         best["tested"] = marked["tested"].to_numpy(dtype=bool)
     else:
         best["tested"] = False
+    if screen:
+        best = _with_screening(best, info, spec)
     if RETENTION in models and RESISTANCE in models:
         ranks = pareto_ranks(best.get(f"{PREFIX[RETENTION]}_mean", pd.Series(dtype=float)),
                              best.get(f"{MODEL_PREFIX[RESISTANCE]}_mean", pd.Series(dtype=float)))
@@ -428,7 +450,7 @@ def assemble(spec: SpaceSpec, candidates: pd.DataFrame, report: FilterReport,
     best = best.reset_index(drop=True)
     best.insert(0, "rank", np.arange(1, len(best) + 1))
     lead = ["rank", "coating", "reduced_formula", "tested", "in_library", "family", "anion",
-            "pareto_rank", "score"]
+            "pareto_rank", "score", "screen_verdict"]
     best = best[[c for c in lead if c in best.columns]
                 + [c for c in best.columns if c not in lead]]
     n_lib, n_enum = _count_pool(spec)
@@ -495,6 +517,7 @@ def rank_coatings(
     explain_rows: int = EXPLAIN_ROWS,
     progress: Progress | None = None,
     executor: Any | None = None,
+    screen: bool = True,
 ) -> RankResult:
     """Rank the candidate coatings of ``spec`` with ``models`` (see the module docstring).
 
@@ -515,6 +538,8 @@ def rank_coatings(
         progress: called with ``(chunks done, chunks total)``.
         executor: where the chunks are scored: :class:`LocalExecutor` (default) or
             :class:`coatml.recommend.distributed.DaskExecutor`; the result is the same.
+        screen: add ``screen_verdict`` and ``screen_reasons`` (the physics screening of
+            :mod:`coatml.recommend.screening`; failing candidates stay in the table).
     """
     executor = executor or LocalExecutor()
     objective_targets(objective)
@@ -530,6 +555,6 @@ def rank_coatings(
     local = executor.models(models)
     check_models(local, objective)
     result = assemble(spec, candidates, report, results, local, objective, top, records,
-                      explain, explain_rows, timing)
+                      explain, explain_rows, timing, screen)
     timing["total"] = time.perf_counter() - t_start
     return result
