@@ -203,3 +203,11 @@ def test_data_remove_by_ingest_and_unknown_id(ws: Path, tmp_path: Path) -> None:
     assert "Removed 1 record(s) (ingest 1); logged as removal 1" in result.stdout
     assert count(ws) == 0
     assert "wrong batch" in run(ws, "data", "removals").stdout
+
+
+def test_size_limit_refuses_before_reading(ws: Path, tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    path.write_text(f"{HEADER}\n" + f"{GOOD_ROW}\n" * 3, encoding="utf-8")
+    result = run(ws, "data", "add", str(path), "--max-size-mb", "0.0001")
+    assert result.exit_code == 2
+    assert "above the limit of 0.0001 MB" in result.stderr and count(ws) == 0

@@ -205,3 +205,11 @@ def test_export_escapes_formula_cells() -> None:
                                            "'@SUM(A1)", "doi:10.1/x"]
     assert safe["source"].iloc[5] is None
     assert safe["temperature_c"].tolist() == frame["temperature_c"].tolist()
+
+
+def test_validation_reports_progress() -> None:
+    rows = "".join(f"{GOOD_ROW.replace('notebook 7', f'notebook {i}')}\n" for i in range(4100))
+    calls: list[tuple[int, int]] = []
+    validate_frame(parse_csv_text(f"{HEADER}\n{rows}", "t.csv"),
+                   progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(0, 4100), (2000, 4100), (4000, 4100), (4100, 4100)]

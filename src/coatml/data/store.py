@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -223,12 +224,16 @@ class RecordStore:
 
     # ------------------------------------------------------------------ writing
     def add_file(self, path: str | Path, default_source: str | None = None,
-                 data_kind: str = "lab", added_by: str | None = None) -> IngestResult:
+                 data_kind: str = "lab", added_by: str | None = None,
+                 max_mb: float | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> IngestResult:
         """Validate a CSV/XLSX file completely, then add all its records in one transaction
-        (or none, if anything is wrong)."""
-        raw, digest = read_table_text(path)
+        (or none, if anything is wrong). ``max_mb`` refuses larger files before reading them;
+        ``progress(rows_done, rows_total)`` is called during validation."""
+        raw, digest = read_table_text(path, max_mb=max_mb)
         table = validate_frame(raw, source_name=str(path), default_source=default_source,
-                               default_data_kind=data_kind, added_by=added_by)
+                               default_data_kind=data_kind, added_by=added_by,
+                               progress=progress)
         table.content_hash = digest
         return self.add_validated(table, source_name=Path(path).name)
 

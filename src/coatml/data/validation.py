@@ -13,6 +13,7 @@ import hashlib
 import io
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,11 @@ from coatml.data.schema import (
     Column,
 )
 from coatml.exceptions import FormulaError, Problem, ValidationError
+
+#: Rows between two calls of a validation progress callback.
+PROGRESS_EVERY = 2000
+#: Default largest input file (MB) `coatml data add` reads; ``--max-size-mb`` changes it.
+DEFAULT_MAX_FILE_MB = 100.0
 
 #: Cell texts that mean "not reported".
 MISSING_TOKENS = frozenset({"", "nd", "n.d.", "na", "n/a", "nan", "none", "null", "-", "--"})
@@ -65,7 +71,8 @@ class ValidatedTable:
     content_hash: str = ""
 
 
-def read_table_text(path: str | Path) -> tuple[pd.DataFrame, str]:
+def read_table_text(path: str | Path, max_mb: float | None = None
+                    ) -> tuple[pd.DataFrame, str]:
     """Read a CSV or XLSX file into a DataFrame of strings (no type guessing) and return it with
     the sha256 of the file's bytes.
 
@@ -85,6 +92,12 @@ def read_table_text(path: str | Path) -> tuple[pd.DataFrame, str]:
             str(path),
         )
     try:
+        size_mb = path.stat().st_size / 1e6
+        if max_mb and size_mb > max_mb:
+            raise ValidationError([Problem(None, None, (
+                f"the file is {size_mb:.0f} MB, above the limit of {max_mb:g} MB; split it, or "
+                "raise the limit (`coatml data add --max-size-mb N`; validation takes about "
+                "a minute per 10 MB)"))], str(path))
         data = path.read_bytes()
     except OSError as exc:
         raise ValidationError([Problem(None, None, f"cannot read the file ({exc.strerror})")],
@@ -345,6 +358,7 @@ def validate_frame(
     default_data_kind: str = "lab",
     added_by: str | None = None,
     check_duplicates: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ValidatedTable:
     """Validate a table of strings (or values) against the record schema.
 
@@ -396,7 +410,10 @@ def validate_frame(
 
     user = added_by or _current_user()
     out_rows: list[dict[str, object]] = []
-    for row_number, raw_row in raw.iterrows():
+    total = len(raw)
+    for done, (row_number, raw_row) in enumerate(raw.iterrows()):
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress(done, total)
         rec: dict[str, object] = {}
         row_no = int(str(row_number))
         first_problem = len(problems)
@@ -468,6 +485,8 @@ def validate_frame(
         seen_id.setdefault(rid, int(row_no))
     if problems:
         raise ValidationError(problems, source_name)
+    if progress is not None:
+        progress(total, total)
     records = pd.DataFrame(out_rows, index=raw.index)
     records = normalise_dtypes(records)
     return ValidatedTable(records=records, warnings=warnings, ignored_columns=ignored)
