@@ -171,7 +171,9 @@ def _connection_failure(url: str, exc: BaseException) -> ConnectionFailure:
         hint = "nothing listens there; is the server running, is the port right?"
     elif "unable to open database file" in low:
         hint = "the folder does not exist or is not writable"
-    elif "does not exist" in low:
+    elif "role" in low and "does not exist" in low:
+        hint = "no such user; check the user name"
+    elif "database" in low and "does not exist" in low:
         hint = "create the database first"
     else:
         hint = "check the URL ([database] url or COATML_DATABASE_URL)"
