@@ -148,11 +148,11 @@ def data_add(
         fail(f"--kind must be one of {', '.join(DATA_KINDS)}, not '{kind}'")
     if not files and not literature:
         fail("name a CSV/XLSX file or pass --literature")
+    if not max_size_mb >= 0:
+        fail(f"--max-size-mb must be 0 (no limit) or positive, not {max_size_mb:g}")
     ws = _common.workspace(workspace)
     if literature:
         _common.add_literature(ws)
-    if max_size_mb < 0:
-        fail(f"--max-size-mb must be 0 (no limit) or positive, not {max_size_mb:g}")
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with ws.store() as store:

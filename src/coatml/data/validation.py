@@ -3,6 +3,11 @@
 Every problem is collected (not just the first) and reported as ``row N, column C: reason``
 where row numbers are those a spreadsheet shows (header = row 1). Warnings (plausible-range
 checks, thickness disagreements) are returned but do not block.
+
+Numbers are plain decimals in ASCII digits (``2_0`` and other scripts' digits are refused, as
+Python's ``float`` would accept them); decimal commas, thousands separators, units and dates
+each get their own message. XLSX files are read with openpyxl directly so that data on a
+second sheet and formula cells are refused rather than dropped or read as empty.
 """
 
 from __future__ import annotations
