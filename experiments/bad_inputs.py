@@ -320,7 +320,7 @@ def model_code_appended(ws: Path) -> tuple[int, str, bool, bool]:
         fh.write(f"\nopen({str(marker)!r}, 'w').write('x')\n")
     code, out, tb = _predict(ws)
     ran = marker.exists()
-    return (99 if ran else code), out + ("\n[stored code ran]" if ran else ""), tb, False
+    return code, out + ("\n[stored code ran]" if ran else ""), tb, ran
 
 
 def model_member_deleted(ws: Path) -> tuple[int, str, bool, bool]:
@@ -407,7 +407,7 @@ CASES = [
     Case("MLflow server never answers", mlflow_silent, "127.0.0.1"),
     Case("init with unreachable database", init_bad_password, "127.0.0.1"),
     Case("model: code appended to stored file (must not run)", model_code_appended,
-         want="accept"),
+         "changed"),
     Case("model: ensemble member deleted", model_member_deleted, "capacity_retention_pct"),
     Case("model: ensemble member edited", model_member_tampered, "capacity_retention_pct"),
     Case("model: mlartifacts removed", model_artifacts_removed, "capacity_retention_pct"),
