@@ -110,3 +110,17 @@ def test_version_without_a_hash_is_refused_until_trusted(tracker, trained_retent
     digest = trust_model(tracker, f"coatml-{RETENTION}", 1)
     assert client.get_model_version(f"coatml-{RETENTION}", "1").tags[TAG_MODEL_SHA256] == digest
     assert load_champion(tracker, RETENTION).version == "1"
+
+
+def test_training_after_a_move_writes_inside_the_moved_workspace(
+        tracker, trained_retention, tmp_path: Path) -> None:
+    registered(tracker, trained_retention)
+    old = Path(tracker.artifact_location.removeprefix("file://")).parent
+    new = tmp_path / "moved-ws"
+    shutil.move(old, new)
+    moved = Tracker.for_workspace(new)
+    result = register_and_maybe_promote(moved, log(moved, trained_retention,
+                                                   dataset_hash="after-move"))
+    assert result.promoted and result.version == "2"
+    assert not old.exists()  # nothing written to the old place
+    assert load_champion(moved, RETENTION).version == "2"
