@@ -141,11 +141,11 @@ def make_engine(url: str) -> Engine:
 
 
 #: Seconds a database connection attempt may take before it fails (COATML_CONNECT_TIMEOUT).
-DEFAULT_CONNECT_TIMEOUT = 8
+DEFAULT_CONNECT_TIMEOUT = 6
 
 
 def connect_timeout() -> int:
-    """The connection timeout in seconds: ``COATML_CONNECT_TIMEOUT`` or 8 (libpq's minimum
+    """The connection timeout in seconds: ``COATML_CONNECT_TIMEOUT`` or 6 (libpq's minimum
     is 2)."""
     import os
 
