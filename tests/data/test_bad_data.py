@@ -213,3 +213,11 @@ def test_validation_reports_progress() -> None:
     validate_frame(parse_csv_text(f"{HEADER}\n{rows}", "t.csv"),
                    progress=lambda done, total: calls.append((done, total)))
     assert calls == [(0, 4100), (2000, 4100), (4000, 4100), (4100, 4100)]
+
+
+def test_unquoted_decimal_comma_is_suggested() -> None:
+    with pytest.raises(ValidationError) as info:
+        parse_csv_text(f"{HEADER}\n{GOOD_ROW.replace(',235,', ',235,5,')}\n", "t.csv")
+    assert str(info.value.problems[0]) == (
+        "row 2: has 15 fields but the header has 14 (a stray ',' or a decimal comma? Write "
+        "235.5, not 235,5, and quote text cells that contain ',')")

@@ -40,8 +40,6 @@ from coatml.exceptions import FormulaError, Problem, ValidationError
 
 #: Rows between two calls of a validation progress callback.
 PROGRESS_EVERY = 2000
-#: Default largest input file (MB) `coatml data add` reads; ``--max-size-mb`` changes it.
-DEFAULT_MAX_FILE_MB = 100.0
 
 #: Cell texts that mean "not reported".
 MISSING_TOKENS = frozenset({"", "nd", "n.d.", "na", "n/a", "nan", "none", "null", "-", "--"})
@@ -253,9 +251,12 @@ def parse_csv_text(text: str, source: str = "input", delimiter: str = ",") -> pd
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
+            hint = f"truncated row or stray '{delimiter}'?"
+            if len(row) > len(header) and delimiter == ",":
+                hint = ("a stray ',' or a decimal comma? Write 235.5, not 235,5, and quote "
+                        "text cells that contain ','")
             problems.append(Problem(number, None, f"has {len(row)} fields but the header has "
-                                                  f"{len(header)} (truncated row or stray "
-                                                  f"'{delimiter}'?)"))
+                                                  f"{len(header)} ({hint})"))
             continue
         body.append(row)
     if problems:
