@@ -177,7 +177,7 @@ def test_xlsx_with_an_empty_second_sheet_is_read(tmp_path: Path) -> None:
         assert store.add_file(path).n_added == 2
 
 
-@pytest.mark.parametrize("case", ["csv renamed", "truncated", "folder"])
+@pytest.mark.parametrize("case", ["csv renamed", "truncated", "folder", "device"])
 def test_unreadable_files_are_refused_clearly(tmp_path: Path, case: str) -> None:
     if case == "csv renamed":
         path = tmp_path / "renamed.xlsx"
@@ -189,10 +189,13 @@ def test_unreadable_files_are_refused_clearly(tmp_path: Path, case: str) -> None
         path = tmp_path / "truncated.xlsx"
         path.write_bytes(good.read_bytes()[:1500])
         expected = "not a readable XLSX workbook (truncated or damaged"
-    else:
+    elif case == "folder":
         path = tmp_path / "x.csv"
         path.mkdir()
         expected = "is a folder, not a file"
+    else:  # an endless device would otherwise be read until memory runs out
+        path = Path("/dev/zero")
+        expected = "is not a regular file"
     assert expected in _add_refused(tmp_path, path)
 
 

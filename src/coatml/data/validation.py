@@ -88,6 +88,9 @@ def read_table_text(path: str | Path, max_mb: float | None = None
     if path.is_dir():
         raise ValidationError([Problem(None, None, f"{path} is a folder, not a file")],
                               str(path))
+    if not path.is_file():
+        raise ValidationError([Problem(None, None, f"{path} is not a regular file (a device or "
+                                                   "a pipe?)")], str(path))
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".xlsm", ".csv", ".txt", ".tsv", ""):
         raise ValidationError(
