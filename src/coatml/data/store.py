@@ -5,6 +5,8 @@ SQLite (a file in the workspace) by default; PostgreSQL when the workspace confi
 kill part-way leaves the store as it was. Adding the same file twice adds nothing the second time
 (the file's content hash is recorded), and a record already stored with identical content is
 skipped, so two processes adding at once both land without losing or doubling anything.
+:meth:`RecordStore.remove` takes records out again in one transaction, keeping the removed rows
+in the ``removals`` log; it refuses records that a campaign result links.
 """
 
 from __future__ import annotations
