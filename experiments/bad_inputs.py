@@ -14,7 +14,8 @@ Outcomes:
 - ``clear``: the correct answer (a refusal naming the problem, or a correct acceptance);
 - ``traceback``: a Python exception escaped (or a one-line "unexpected ..." from the handler:
   counted apart as ``unexpected``);
-- ``silent``: exit 0 where a refusal was due, or the store changed, or stored code ran;
+- ``silent``: exit 0 where a refusal was due, or the store changed on a refusal, or stored
+  code ran, or a hostile cell came out raw;
 - ``unclear``: a refusal whose message does not name the problem (e.g. fails for another
   reason), or a wrong acceptance result;
 - ``hang``: the subprocess ran past its limit.
@@ -405,7 +406,8 @@ CASES = [
     Case("postgres host never answers", pg_url("silent"), "127.0.0.1"),
     Case("MLflow server never answers", mlflow_silent, "127.0.0.1"),
     Case("init with unreachable database", init_bad_password, "127.0.0.1"),
-    Case("model: code appended to stored file", model_code_appended, "changed"),
+    Case("model: code appended to stored file (must not run)", model_code_appended,
+         "changed"),
     Case("model: ensemble member deleted", model_member_deleted, "capacity_retention_pct"),
     Case("model: ensemble member edited", model_member_tampered, "capacity_retention_pct"),
     Case("model: mlartifacts removed", model_artifacts_removed, "capacity_retention_pct"),
@@ -420,8 +422,8 @@ def classify(case: Case, code: int, out: str, tb: bool, changed: bool) -> str:
         return "traceback"
     if "unexpected " in out and "--debug" in out:
         return "unexpected"
-    if case.want == "accept":
-        return "clear" if code == 0 and not changed else ("silent" if code == 99 else "unclear")
+    if case.want == "accept":  # the store may change: accepting is the point
+        return "clear" if code == 0 else ("silent" if code == 99 else "unclear")
     if code == 0 or changed:
         return "silent"
     return "clear" if case.expect in out and "[password shown]" not in out else "unclear"

@@ -203,3 +203,32 @@ def test_data_remove_by_ingest_and_unknown_id(ws: Path, tmp_path: Path) -> None:
     assert "Removed 1 record(s) (ingest 1); logged as removal 1" in result.stdout
     assert count(ws) == 0
     assert "wrong batch" in run(ws, "data", "removals").stdout
+
+
+def test_size_limit_refuses_before_reading(ws: Path, tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    path.write_text(f"{HEADER}\n" + f"{GOOD_ROW}\n" * 3, encoding="utf-8")
+    result = run(ws, "data", "add", str(path), "--max-size-mb", "0.0001")
+    assert result.exit_code == 2
+    assert "above the limit of 0.0001 MB" in result.stderr and count(ws) == 0
+
+
+def test_describe_exception_names_file_database_and_server_problems() -> None:
+    import sqlalchemy as sa
+    from mlflow.exceptions import MlflowException
+
+    from coatml.cli.main import describe_exception
+
+    assert describe_exception(PermissionError(13, "Permission denied", "/data/x.csv")) == (
+        "Permission denied: /data/x.csv (run with --debug for the full trace)", 2)
+    message, code = describe_exception(sa.exc.OperationalError(
+        "SELECT 1", {}, Exception("server closed the connection unexpectedly")))
+    assert code == 2 and message.startswith("database error (OperationalError): ")
+    message, code = describe_exception(MlflowException(
+        "API request to http://alice:pw@10.0.0.5:5000/api/2.0/mlflow/runs/get failed with "
+        "exception HTTPConnectionPool: Max retries exceeded (Caused by NewConnectionError("
+        "'Failed to establish a new connection: [Errno 111] Connection refused'))"))
+    assert code == 2
+    assert message.startswith("cannot reach the MLflow tracking server at "
+                              "http://alice:***@10.0.0.5:5000: connection refused")
+    assert describe_exception(KeyError("x"))[1] == 1

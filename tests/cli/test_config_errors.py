@@ -43,7 +43,7 @@ def test_silent_postgres_host_times_out_within_10_s(silent_port: int) -> None:
     message = str(info.value)
     assert message.startswith(f"cannot open the record store at postgresql://coatml:***@"
                               f"127.0.0.1:{silent_port}/coatml")
-    assert "s3cret" not in message and "no answer within 8 s" in message
+    assert "s3cret" not in message and "no answer within 6 s" in message
 
 
 def test_closed_postgres_port_is_named(closed_port: int) -> None:
@@ -98,3 +98,51 @@ def test_unreachable_tracking_server_is_one_line(tmp_path: Path, silent_port: in
     assert (f"cannot reach the MLflow tracking server at http://user:***@127.0.0.1:"
             f"{silent_port}: no answer (timed out)") in result.stderr
     assert "s3cret" not in result.output
+
+
+@pytest.fixture(scope="module")
+def password_postgres() -> Iterator[str]:
+    """A throw-away PostgreSQL cluster that checks passwords (scram-sha-256); user coatml,
+    password 'right-pw'."""
+    import contextlib
+    import shutil
+    import subprocess
+
+    from tests._postgres import TempPostgres, _find_bin
+
+    server = TempPostgres()
+    initdb, pg_ctl = _find_bin("initdb"), _find_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.fail("PostgreSQL is not installed (initdb/pg_ctl not found)")
+    if server.as_root:
+        shutil.chown(server.dir, "postgres")
+    pwfile = server.dir / "pw"
+    pwfile.write_text("right-pw\n")
+    if server.as_root:
+        shutil.chown(pwfile, "postgres")
+    data = server.dir / "data"
+    server._run([initdb, "-D", str(data), "-U", "coatml", "--auth=scram-sha-256",
+                 f"--pwfile={pwfile}", "-E", "UTF8"])
+    server._run([pg_ctl, "-D", str(data), "-l", str(server.dir / "log"), "-w", "-o",
+                 f"-h 127.0.0.1 -p {server.port} -k {server.dir}", "start"])
+    try:
+        yield f"127.0.0.1:{server.port}"
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            server._run([pg_ctl, "-D", str(data), "-m", "immediate", "stop"])
+        shutil.rmtree(server.dir, ignore_errors=True)
+
+
+@pytest.mark.postgres
+def test_wrong_postgres_password_is_named_without_the_password(password_postgres: str,
+                                                               tmp_path: Path) -> None:
+    with RecordStore(f"postgresql://coatml:right-pw@{password_postgres}/postgres") as store:
+        assert store.count() == 0
+    url = f"postgresql://coatml:wrong-pw@{password_postgres}/postgres"
+    with pytest.raises(ConnectionFailure, match="check the user name and password") as info:
+        RecordStore(url)
+    assert "wrong-pw" not in str(info.value)
+    assert f"postgresql://coatml:***@{password_postgres}/postgres" in str(info.value)
+    result = runner.invoke(app, ["init", str(tmp_path / "ws"), "--database-url", url])
+    assert result.exit_code == 2 and "wrong-pw" not in result.output
+    assert not (tmp_path / "ws").exists()

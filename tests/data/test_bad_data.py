@@ -177,7 +177,7 @@ def test_xlsx_with_an_empty_second_sheet_is_read(tmp_path: Path) -> None:
         assert store.add_file(path).n_added == 2
 
 
-@pytest.mark.parametrize("case", ["csv renamed", "truncated", "folder"])
+@pytest.mark.parametrize("case", ["csv renamed", "truncated", "folder", "device"])
 def test_unreadable_files_are_refused_clearly(tmp_path: Path, case: str) -> None:
     if case == "csv renamed":
         path = tmp_path / "renamed.xlsx"
@@ -189,10 +189,13 @@ def test_unreadable_files_are_refused_clearly(tmp_path: Path, case: str) -> None
         path = tmp_path / "truncated.xlsx"
         path.write_bytes(good.read_bytes()[:1500])
         expected = "not a readable XLSX workbook (truncated or damaged"
-    else:
+    elif case == "folder":
         path = tmp_path / "x.csv"
         path.mkdir()
         expected = "is a folder, not a file"
+    else:  # an endless device would otherwise be read until memory runs out
+        path = Path("/dev/zero")
+        expected = "is not a regular file"
     assert expected in _add_refused(tmp_path, path)
 
 
@@ -205,3 +208,19 @@ def test_export_escapes_formula_cells() -> None:
                                            "'@SUM(A1)", "doi:10.1/x"]
     assert safe["source"].iloc[5] is None
     assert safe["temperature_c"].tolist() == frame["temperature_c"].tolist()
+
+
+def test_validation_reports_progress() -> None:
+    rows = "".join(f"{GOOD_ROW.replace('notebook 7', f'notebook {i}')}\n" for i in range(4100))
+    calls: list[tuple[int, int]] = []
+    validate_frame(parse_csv_text(f"{HEADER}\n{rows}", "t.csv"),
+                   progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(0, 4100), (2000, 4100), (4000, 4100), (4100, 4100)]
+
+
+def test_unquoted_decimal_comma_is_suggested() -> None:
+    with pytest.raises(ValidationError) as info:
+        parse_csv_text(f"{HEADER}\n{GOOD_ROW.replace(',235,', ',235,5,')}\n", "t.csv")
+    assert str(info.value.problems[0]) == (
+        "row 2: has 15 fields but the header has 14 (a stray ',' or a decimal comma? Write "
+        "235.5, not 235,5, and quote text cells that contain ',')")

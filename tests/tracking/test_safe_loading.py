@@ -25,17 +25,15 @@ def registered(tracker: Tracker, trained) -> Path:
     return model_dir
 
 
-def test_appended_code_in_the_stored_model_file_does_not_run(
+def test_appended_code_in_the_stored_model_file_does_not_run_and_is_refused(
         tracker, trained_retention, tmp_path: Path) -> None:
     model_dir = registered(tracker, trained_retention)
     marker = tmp_path / "code-ran"
     code_file = model_dir / "coatml_pyfunc_model.py"
     with code_file.open("a") as fh:
         fh.write(f"\nopen({str(marker)!r}, 'w').write('owned')\n")
-    loaded = load_champion(tracker, RETENTION)
-    query = trained_retention.records.iloc[:5]
-    np.testing.assert_array_equal(loaded.predict_dist(query)["mean"].to_numpy(),
-                                  expected_dist(trained_retention, query)["mean"].to_numpy())
+    with pytest.raises(ModelIntegrityError, match="changed since it was registered"):
+        load_champion(tracker, RETENTION)
     assert not marker.exists()
     # The appended line is live code: MLflow's own loader runs it (coatml does not use it).
     import mlflow
@@ -43,6 +41,23 @@ def test_appended_code_in_the_stored_model_file_does_not_run(
     with tracker.activate():
         mlflow.pyfunc.load_model(f"models:/coatml-{RETENTION}/1")
     assert marker.read_text() == "owned"
+
+
+def test_loading_runs_no_stored_code(tracker, trained_retention,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """coatml's loader predicts without MLflow's code-running loader ever being called."""
+    import mlflow.pyfunc
+
+    registered(tracker, trained_retention)
+
+    def forbidden(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("mlflow.pyfunc.load_model was called")
+
+    monkeypatch.setattr(mlflow.pyfunc, "load_model", forbidden)
+    loaded = load_champion(tracker, RETENTION)
+    query = trained_retention.records.iloc[:5]
+    np.testing.assert_array_equal(loaded.predict_dist(query)["mean"].to_numpy(),
+                                  expected_dist(trained_retention, query)["mean"].to_numpy())
 
 
 def test_registration_records_the_content_hash(tracker, trained_retention) -> None:
@@ -95,3 +110,17 @@ def test_version_without_a_hash_is_refused_until_trusted(tracker, trained_retent
     digest = trust_model(tracker, f"coatml-{RETENTION}", 1)
     assert client.get_model_version(f"coatml-{RETENTION}", "1").tags[TAG_MODEL_SHA256] == digest
     assert load_champion(tracker, RETENTION).version == "1"
+
+
+def test_training_after_a_move_writes_inside_the_moved_workspace(
+        tracker, trained_retention, tmp_path: Path) -> None:
+    registered(tracker, trained_retention)
+    old = Path(tracker.artifact_location.removeprefix("file://")).parent
+    new = tmp_path / "moved-ws"
+    shutil.move(old, new)
+    moved = Tracker.for_workspace(new)
+    result = register_and_maybe_promote(moved, log(moved, trained_retention,
+                                                   dataset_hash="after-move"))
+    assert result.promoted and result.version == "2"
+    assert not old.exists()  # nothing written to the old place
+    assert load_champion(moved, RETENTION).version == "2"

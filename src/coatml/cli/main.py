@@ -139,6 +139,8 @@ def data_add(
         help="Source for rows whose 'source' cell is empty (e.g. a notebook id).")] = None,
     kind: Annotated[str, typer.Option(help="data_kind for rows that leave it empty: lab, "
                                            "literature or synthetic.")] = "lab",
+    max_size_mb: Annotated[float, typer.Option(
+        help="Refuse files larger than this many MB (0: no limit).")] = 100.0,
     workspace: workspace_option = None,
 ) -> None:
     """Validate whole files, then add each in one transaction (all rows or none)."""
@@ -148,12 +150,28 @@ def data_add(
         fail(f"--kind must be one of {', '.join(DATA_KINDS)}, not '{kind}'")
     if not files and not literature:
         fail("name a CSV/XLSX file or pass --literature")
+    if not max_size_mb >= 0:
+        fail(f"--max-size-mb must be 0 (no limit) or positive, not {max_size_mb:g}")
     ws = _common.workspace(workspace)
     if literature:
         _common.add_literature(ws)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     with ws.store() as store:
         for path in files or []:
-            result = store.add_file(path, default_source=source, data_kind=kind)
+            with Progress(TextColumn("validating {task.description}"), BarColumn(),
+                          TextColumn("{task.completed:,.0f}/{task.total:,.0f} rows"),
+                          TimeElapsedColumn(), console=_common.err_console,
+                          transient=True,
+                          disable=not _common.err_console.is_terminal) as bar:
+                task = bar.add_task(_common.esc(path.name), total=1)
+
+                def progress(done: int, total: int, bar: Progress = bar,
+                             task: Any = task) -> None:
+                    bar.update(task, completed=done, total=total)
+
+                result = store.add_file(path, default_source=source, data_kind=kind,
+                                        max_mb=max_size_mb or None, progress=progress)
             _common.report_ingest(result)
 
 

@@ -102,8 +102,8 @@ def parse_formula(formula: str) -> Composition:
     if len(text) > MAX_FORMULA_LENGTH:
         raise FormulaError(f"'{text[:40]}...' is {len(text)} characters long; a formula has at "
                            f"most {MAX_FORMULA_LENGTH}")
-    if not _FORMULA_CHARS.match(text) or not text.isascii():
-        bad = sorted({ch for ch in text if not _FORMULA_CHARS.match(ch) or not ch.isascii()})
+    if not _FORMULA_CHARS.match(text):
+        bad = sorted({ch for ch in text if not _FORMULA_CHARS.match(ch)})
         raise FormulaError(f"'{formula}' is not a formula or known alias (unexpected {bad!r})")
     if text.count("(") != text.count(")") or text.count("[") != text.count("]"):
         raise FormulaError(f"'{formula}' has unbalanced parentheses")

@@ -5,6 +5,8 @@ SQLite (a file in the workspace) by default; PostgreSQL when the workspace confi
 kill part-way leaves the store as it was. Adding the same file twice adds nothing the second time
 (the file's content hash is recorded), and a record already stored with identical content is
 skipped, so two processes adding at once both land without losing or doubling anything.
+:meth:`RecordStore.remove` takes records out again in one transaction, keeping the removed rows
+in the ``removals`` log; it refuses records that a campaign result links.
 """
 
 from __future__ import annotations
@@ -141,11 +143,11 @@ def make_engine(url: str) -> Engine:
 
 
 #: Seconds a database connection attempt may take before it fails (COATML_CONNECT_TIMEOUT).
-DEFAULT_CONNECT_TIMEOUT = 8
+DEFAULT_CONNECT_TIMEOUT = 6
 
 
 def connect_timeout() -> int:
-    """The connection timeout in seconds: ``COATML_CONNECT_TIMEOUT`` or 8 (libpq's minimum
+    """The connection timeout in seconds: ``COATML_CONNECT_TIMEOUT`` or 6 (libpq's minimum
     is 2)."""
     import os
 
@@ -171,7 +173,9 @@ def _connection_failure(url: str, exc: BaseException) -> ConnectionFailure:
         hint = "nothing listens there; is the server running, is the port right?"
     elif "unable to open database file" in low:
         hint = "the folder does not exist or is not writable"
-    elif "does not exist" in low:
+    elif "role" in low and "does not exist" in low:
+        hint = "no such user; check the user name"
+    elif "database" in low and "does not exist" in low:
         hint = "create the database first"
     else:
         hint = "check the URL ([database] url or COATML_DATABASE_URL)"
@@ -237,12 +241,16 @@ class RecordStore:
 
     # ------------------------------------------------------------------ writing
     def add_file(self, path: str | Path, default_source: str | None = None,
-                 data_kind: str = "lab", added_by: str | None = None) -> IngestResult:
+                 data_kind: str = "lab", added_by: str | None = None,
+                 max_mb: float | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> IngestResult:
         """Validate a CSV/XLSX file completely, then add all its records in one transaction
-        (or none, if anything is wrong)."""
-        raw, digest = read_table_text(path)
+        (or none, if anything is wrong). ``max_mb`` refuses larger files before reading them;
+        ``progress(rows_done, rows_total)`` is called during validation."""
+        raw, digest = read_table_text(path, max_mb=max_mb)
         table = validate_frame(raw, source_name=str(path), default_source=default_source,
-                               default_data_kind=data_kind, added_by=added_by)
+                               default_data_kind=data_kind, added_by=added_by,
+                               progress=progress)
         table.content_hash = digest
         return self.add_validated(table, source_name=Path(path).name)
 

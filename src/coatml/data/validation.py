@@ -3,6 +3,11 @@
 Every problem is collected (not just the first) and reported as ``row N, column C: reason``
 where row numbers are those a spreadsheet shows (header = row 1). Warnings (plausible-range
 checks, thickness disagreements) are returned but do not block.
+
+Numbers are plain decimals in ASCII digits (``2_0`` and other scripts' digits are refused, as
+Python's ``float`` would accept them); decimal commas, thousands separators, units and dates
+each get their own message. XLSX files are read with openpyxl directly so that data on a
+second sheet and formula cells are refused rather than dropped or read as empty.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import hashlib
 import io
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +39,9 @@ from coatml.data.schema import (
     Column,
 )
 from coatml.exceptions import FormulaError, Problem, ValidationError
+
+#: Rows between two calls of a validation progress callback.
+PROGRESS_EVERY = 2000
 
 #: Cell texts that mean "not reported".
 MISSING_TOKENS = frozenset({"", "nd", "n.d.", "na", "n/a", "nan", "none", "null", "-", "--"})
@@ -67,7 +76,8 @@ class ValidatedTable:
     content_hash: str = ""
 
 
-def read_table_text(path: str | Path) -> tuple[pd.DataFrame, str]:
+def read_table_text(path: str | Path, max_mb: float | None = None
+                    ) -> tuple[pd.DataFrame, str]:
     """Read a CSV or XLSX file into a DataFrame of strings (no type guessing) and return it with
     the sha256 of the file's bytes.
 
@@ -80,6 +90,9 @@ def read_table_text(path: str | Path) -> tuple[pd.DataFrame, str]:
     if path.is_dir():
         raise ValidationError([Problem(None, None, f"{path} is a folder, not a file")],
                               str(path))
+    if not path.is_file():
+        raise ValidationError([Problem(None, None, f"{path} is not a regular file (a device or "
+                                                   "a pipe?)")], str(path))
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".xlsm", ".csv", ".txt", ".tsv", ""):
         raise ValidationError(
@@ -87,6 +100,12 @@ def read_table_text(path: str | Path) -> tuple[pd.DataFrame, str]:
             str(path),
         )
     try:
+        size_mb = path.stat().st_size / 1e6
+        if max_mb and size_mb > max_mb:
+            raise ValidationError([Problem(None, None, (
+                f"the file is {size_mb:.0f} MB, above the limit of {max_mb:g} MB; split it, or "
+                "raise the limit (`coatml data add --max-size-mb N`; validation takes about "
+                "a minute per 10 MB)"))], str(path))
         data = path.read_bytes()
     except OSError as exc:
         raise ValidationError([Problem(None, None, f"cannot read the file ({exc.strerror})")],
@@ -237,9 +256,12 @@ def parse_csv_text(text: str, source: str = "input", delimiter: str = ",") -> pd
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
+            hint = f"truncated row or stray '{delimiter}'?"
+            if len(row) > len(header) and delimiter == ",":
+                hint = ("a stray ',' or a decimal comma? Write 235.5, not 235,5, and quote "
+                        "text cells that contain ','")
             problems.append(Problem(number, None, f"has {len(row)} fields but the header has "
-                                                  f"{len(header)} (truncated row or stray "
-                                                  f"'{delimiter}'?)"))
+                                                  f"{len(header)} ({hint})"))
             continue
         body.append(row)
     if problems:
@@ -351,6 +373,7 @@ def validate_frame(
     default_data_kind: str = "lab",
     added_by: str | None = None,
     check_duplicates: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ValidatedTable:
     """Validate a table of strings (or values) against the record schema.
 
@@ -402,7 +425,10 @@ def validate_frame(
 
     user = added_by or _current_user()
     out_rows: list[dict[str, object]] = []
-    for row_number, raw_row in raw.iterrows():
+    total = len(raw)
+    for done, (row_number, raw_row) in enumerate(raw.iterrows()):
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress(done, total)
         rec: dict[str, object] = {}
         row_no = int(str(row_number))
         first_problem = len(problems)
@@ -474,6 +500,8 @@ def validate_frame(
         seen_id.setdefault(rid, int(row_no))
     if problems:
         raise ValidationError(problems, source_name)
+    if progress is not None:
+        progress(total, total)
     records = pd.DataFrame(out_rows, index=raw.index)
     records = normalise_dtypes(records)
     return ValidatedTable(records=records, warnings=warnings, ignored_columns=ignored)

@@ -14,12 +14,14 @@ What is stored (artifacts of the logged model):
     does not depend on that path existing where it is loaded.
 
 How coatml loads it: **no stored file is executed.** :func:`coatml.tracking.registry.load_model`
-reads the files under ``artifacts/`` only, checks their sha256 (:func:`artifacts_digest`)
-against the content hash recorded as a model-version tag when the version was registered, and
-rebuilds :class:`CoatmlModel` with the *installed* coatml code from the JSON metadata and the
-XGBoost JSON boosters (:func:`load_model_files`). The generated code file described next is
-kept only so that MLflow's own tools (``mlflow.pyfunc.load_model``, ``mlflow models serve``)
-can still serve the model; they run it, coatml never does.
+reads the files under ``artifacts/`` and the code file, checks their sha256
+(:func:`artifacts_digest`) against the content hash recorded as a model-version tag when the
+version was registered, and rebuilds :class:`CoatmlModel` with the *installed* coatml code
+from the JSON metadata and the XGBoost JSON boosters (:func:`load_model_files`). The
+generated code file described next is kept only so that MLflow's own tools
+(``mlflow.pyfunc.load_model``, ``mlflow models serve``) can still serve the model; they run
+it, coatml never does. It is hashed all the same: a changed code file means someone wrote to
+the model store, and the model is refused.
 
 How the Python side is stored for MLflow: *models from code*. MLflow normally serialises the
 ``PythonModel`` instance with cloudpickle, which ties the model to the exact class layout
@@ -68,6 +70,8 @@ METADATA_FILENAME = "coatml_model.json"
 FEATURE_SET_FILENAME = "feature_set.toml"
 #: Folder of a logged MLflow model that holds the ``artifacts`` passed to ``log_model``.
 MODEL_ARTIFACTS_DIR = "artifacts"
+#: The models-from-code entry file of a logged model (never run by coatml; hashed).
+CODE_FILENAME = "coatml_pyfunc_model.py"
 #: Largest model file coatml reads (bytes); the boosters of a default ensemble are ~100 kB.
 MAX_MODEL_FILE_BYTES = 256 * 1024 * 1024
 
@@ -174,14 +178,20 @@ class CoatmlModel(SurrogateBase, PythonModel):
         return self.predict_dist(model_input).reset_index(drop=True)
 
 
-def read_model_files(directory: str | Path) -> dict[str, bytes]:
-    """Every file under ``directory`` (the model's ``artifacts/`` folder) by its relative POSIX
-    path, read into memory. Links and oversized files are refused with ``ValueError``."""
-    root = Path(directory)
-    if not root.is_dir():
-        raise FileNotFoundError(f"{root} is missing")
+def read_model_files(model_dir: str | Path) -> dict[str, bytes]:
+    """The files of a logged model that coatml checks, read into memory and keyed by their
+    POSIX path relative to ``model_dir``: everything under ``artifacts/`` and the code file.
+    Links and oversized files are refused with ``ValueError``; a missing ``artifacts/``
+    folder raises ``FileNotFoundError``."""
+    root = Path(model_dir)
+    folder = root / MODEL_ARTIFACTS_DIR
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} is missing")
+    paths = sorted(folder.rglob("*"))
+    if (root / CODE_FILENAME).exists():
+        paths.append(root / CODE_FILENAME)
     files: dict[str, bytes] = {}
-    for path in sorted(root.rglob("*")):
+    for path in paths:
         if path.is_symlink():
             raise ValueError(f"{path} is a link; a model's files must be plain files")
         if path.is_dir():
@@ -193,8 +203,9 @@ def read_model_files(directory: str | Path) -> dict[str, bytes]:
 
 
 def artifacts_digest(files: Mapping[str, bytes] | str | Path) -> str:
-    """sha256 over the relative paths and bytes of a model's files (a folder, or the mapping
-    :func:`read_model_files` returns): any added, removed, renamed or changed file changes it."""
+    """sha256 over the relative paths and bytes of a logged model's files (its folder, or the
+    mapping :func:`read_model_files` returns): any added, removed, renamed or changed file
+    changes it."""
     if not isinstance(files, Mapping):
         files = read_model_files(files)
     digest = hashlib.sha256()
@@ -206,25 +217,29 @@ def artifacts_digest(files: Mapping[str, bytes] | str | Path) -> str:
 
 
 def load_model_files(files: Mapping[str, bytes]) -> CoatmlModel:
-    """Rebuild a :class:`CoatmlModel` from a model's files held in memory (JSON metadata,
-    XGBoost JSON boosters, optional feature-set TOML) with the installed coatml code. The files
-    are written to a private temporary folder first, so what is loaded is exactly what was
-    hashed."""
+    """Rebuild a :class:`CoatmlModel` from a logged model's files held in memory (the mapping
+    :func:`read_model_files` returns: JSON metadata, XGBoost JSON boosters, optional
+    feature-set TOML under ``artifacts/``) with the installed coatml code; the code file is
+    ignored. The files are written to a private temporary folder first, so what is loaded is
+    exactly what was hashed."""
+    prefix = MODEL_ARTIFACTS_DIR + "/"
     with tempfile.TemporaryDirectory(prefix="coatml-load-") as tmp:
         root = Path(tmp)
         for name, data in files.items():
-            target = (root / name).resolve()
+            if not name.startswith(prefix):
+                continue
+            target = (root / name.removeprefix(prefix)).resolve()
             if root.resolve() not in target.parents:
                 raise ValueError(f"model file name {name!r} points outside the model")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
+        for required in (METADATA_FILENAME, f"{ENSEMBLE_ARTIFACT}/ensemble.json"):
+            if prefix + required not in files:
+                raise FileNotFoundError(f"the model has no {prefix}{required}")
         artifacts = {ENSEMBLE_ARTIFACT: str(root / ENSEMBLE_ARTIFACT),
                      METADATA_ARTIFACT: str(root / METADATA_FILENAME)}
         if (root / FEATURE_SET_FILENAME).is_file():
             artifacts[FEATURE_SET_ARTIFACT] = str(root / FEATURE_SET_FILENAME)
-        for required in (METADATA_FILENAME, f"{ENSEMBLE_ARTIFACT}/ensemble.json"):
-            if required not in files:
-                raise FileNotFoundError(f"the model has no {required}")
         return CoatmlModel().load_from(artifacts)
 
 
@@ -299,11 +314,12 @@ def log_pyfunc_model_with_digest(
         tmpdir = Path(tmp) / MODEL_ARTIFACTS_DIR
         tmpdir.mkdir()
         artifacts = write_model_artifacts(model, featurizer, target, tmpdir)
-        digest = artifacts_digest(tmpdir)
-        code_path = Path(tmp) / "coatml_pyfunc_model.py"
+        code_path = Path(tmp) / CODE_FILENAME
         code_path.write_text(_MODEL_CODE)
+        files = read_model_files(tmp)  # the same layout MLflow gives the logged model
+        digest = artifacts_digest(files)
         example = pd.DataFrame(input_example).reset_index(drop=True)
-        output_example = load_model_files(read_model_files(tmpdir)).predict(None, example)
+        output_example = load_model_files(files).predict(None, example)
         signature = infer_signature(example, output_example)
         kwargs: dict[str, Any] = {}
         if not infer_requirements:

@@ -477,18 +477,18 @@ def _model_dir(tracker: Tracker, uri: str, fallback_source: str = "") -> Path:
 
 
 def _stored_digest(tracker: Tracker, uri: str) -> str:
-    from coatml.tracking.pyfunc import MODEL_ARTIFACTS_DIR, artifacts_digest
+    from coatml.tracking.pyfunc import artifacts_digest
 
-    return artifacts_digest(_model_dir(tracker, uri) / MODEL_ARTIFACTS_DIR)
+    return artifacts_digest(_model_dir(tracker, uri))
 
 
 def _version_files(tracker: Tracker, mv: Any) -> dict[str, bytes]:
-    from coatml.tracking.pyfunc import MODEL_ARTIFACTS_DIR, read_model_files
+    from coatml.tracking.pyfunc import read_model_files
 
     label = f"{mv.name} v{mv.version}"
     try:
         folder = _model_dir(tracker, f"models:/{mv.name}/{mv.version}", str(mv.source or ""))
-        return read_model_files(folder / MODEL_ARTIFACTS_DIR)
+        return read_model_files(folder)
     except Exception as exc:  # noqa: BLE001 - any failure to read the files is reported as such
         raise ModelIntegrityError(
             f"the files of {label} (from {_masked(str(mv.source))}) are missing or unreadable "

@@ -133,6 +133,7 @@ class Tracker:
         client = self.client()
         exp = client.get_experiment_by_name(self.experiment_name)
         if exp is not None:
+            self._follow_moved_workspace(exp)
             return exp.experiment_id
         from mlflow.exceptions import MlflowException
 
@@ -145,6 +146,29 @@ class Tracker:
             if exp is None:
                 raise
             return exp.experiment_id
+
+    def _follow_moved_workspace(self, exp: Any) -> None:
+        """An embedded store keeps the experiment's artifact folder as an absolute path; after
+        the workspace folder was moved, renamed or copied, new runs would write their files
+        to the old place (outside the workspace, or into another workspace). Point the
+        experiment at this workspace's artifact folder instead (a SQLite store only: MLflow has
+        no API to change an experiment's artifact location)."""
+        current = self.artifact_location
+        stored = str(exp.artifact_location or "")
+        if (not current or not current.startswith("file:") or not stored.startswith("file:")
+                or stored.rstrip("/") == current.rstrip("/")
+                or not self.tracking_uri.startswith("sqlite:///")):
+            return
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(self.tracking_uri)
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text("UPDATE experiments SET artifact_location = :new "
+                                     "WHERE experiment_id = :id"),
+                             {"new": current, "id": int(exp.experiment_id)})
+        finally:
+            engine.dispose()
 
     @contextlib.contextmanager
     def activate(self) -> Iterator[None]:
