@@ -26,7 +26,7 @@ def _models(surrogate: str, ws: Any, targets: tuple[str, ...]) -> dict[str, Any]
         return {}
     models, missing = load_champions(tracker_for(ws), targets)
     for message in missing.values():
-        err_console.print(f"[yellow]note:[/] {message}", highlight=False)
+        err_console.print(f"[yellow]note:[/] {_common.esc(message)}", highlight=False)
     return models
 
 
@@ -43,7 +43,7 @@ def print_proposal(proposal: Proposal, out: Path | None) -> None:
                         f"({proposal.strategy}, objective {proposal.objective}, "
                         f"{proposal.n_scored} recipes scored)")
     for message in proposal.messages:
-        console.print(f"[yellow]note:[/] {message}", highlight=False)
+        console.print(f"[yellow]note:[/] {_common.esc(message)}", highlight=False)
     if proposal.temperature_c is not None:
         console.print(f"Same-temperature batch: deposit all at {proposal.temperature_c:g} degC")
     if proposal.stopping is not None:

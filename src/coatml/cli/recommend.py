@@ -234,7 +234,7 @@ def run_rank(ws: Any, *, electrode: str, electrolyte: str, coated_component: str
         categories.setdefault(message.split(":", 1)[0], message)
     for message in categories.values():
         short = message if len(message) <= 240 else message[:240] + " ..."
-        err_console.print(f"[yellow]note:[/] {short}", highlight=False)
+        err_console.print(f"[yellow]note:[/] {_common.esc(short)}", highlight=False)
     shown = top or 20
     print_table(result, shown)
     stem = f"rank_{_slug(electrode)}_{_slug(electrolyte)}_{objective}"

@@ -75,13 +75,13 @@ class MlflowModelRef:
     registry_uri: str | None = None
 
     def load(self) -> Any:
-        import mlflow
-
+        """The version rebuilt from its JSON after its content hash is checked (no stored
+        file is executed; :func:`coatml.tracking.registry.load_model`)."""
+        from coatml.tracking.registry import load_model
         from coatml.tracking.runs import Tracker
 
         tracker = Tracker(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
-        with tracker.activate():
-            return mlflow.pyfunc.load_model(self.model_uri).unwrap_python_model()
+        return load_model(tracker, self.model_uri.removeprefix("models:/")).python_model
 
 
 def save_model(model: Any, directory: str | Path) -> SavedModelRef:
