@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -435,8 +435,7 @@ class RecordStore:
 
     @staticmethod
     def _dataset_hash(conn: Any) -> str:
-        hashes = sorted(conn.execute(sa.select(records.c.content_hash)).scalars())
-        return hashlib.sha256("\n".join(hashes).encode()).hexdigest()
+        return _digest(conn.execute(sa.select(records.c.content_hash)).scalars())
 
     def removal_log(self) -> pd.DataFrame:
         """Every removal: id, when, who, why, what was selected, how many records."""
@@ -485,14 +484,13 @@ class RecordStore:
         if frame is not None:
             return self.dataset_hash_of(frame)
         with self.engine.connect() as conn:
-            hashes = sorted(conn.execute(sa.select(records.c.content_hash)).scalars())
-        return hashlib.sha256("\n".join(hashes).encode()).hexdigest()
+            return self._dataset_hash(conn)
 
     @staticmethod
     def dataset_hash_of(frame: pd.DataFrame) -> str:
         """The same hash computed from a records DataFrame (e.g. a training subset)."""
-        hashes = sorted(record_content_hash(_row_to_db(r)) for r in frame.to_dict(orient="records"))
-        return hashlib.sha256("\n".join(hashes).encode()).hexdigest()
+        return _digest(record_content_hash(_row_to_db(r))
+                       for r in frame.to_dict(orient="records"))
 
 
 def _row_to_db(rec: dict[str, Any]) -> dict[str, Any]:
@@ -507,9 +505,15 @@ def _row_to_db(rec: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _digest(hashes: Iterable[str], salt: str = "") -> str:
+    """sha256 over record content hashes, order-independent: the one dataset hash (``salt``
+    keeps hashes of other kinds apart)."""
+    return hashlib.sha256((salt + "\n".join(sorted(hashes))).encode()).hexdigest()
+
+
 def _frame_hash(frame: pd.DataFrame) -> str:
-    hashes = sorted(record_content_hash(_row_to_db(r)) for r in frame.to_dict(orient="records"))
-    return hashlib.sha256(("frame\n" + "\n".join(hashes)).encode()).hexdigest()
+    return _digest((record_content_hash(_row_to_db(r)) for r in frame.to_dict(orient="records")),
+                   salt="frame\n")
 
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
