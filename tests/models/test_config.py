@@ -28,7 +28,7 @@ def test_default_config_loads_and_builds_estimator():
     cfg = load_model_config()
     assert cfg == ModelConfig.from_toml(REPO / "models" / "default.toml")
     assert cfg.tuning.n_trials >= 1 and cfg.tuning.space
-    model = cfg.make_estimator()
+    model = EnsembleRegressor(**cfg.estimator_params())
     assert isinstance(model, EnsembleRegressor)
     assert model.max_depth == cfg.max_depth and model.n_members == cfg.n_members
     # every search-space name is a real estimator parameter

@@ -156,12 +156,6 @@ class ModelConfig:
         params["monotone_constraints"] = dict(self.monotone_constraints) or None
         return params
 
-    def make_estimator(self) -> Any:
-        """A fresh, unfitted :class:`~coatml.models.estimators.EnsembleRegressor`."""
-        from coatml.models.estimators import EnsembleRegressor
-
-        return EnsembleRegressor(**self.estimator_params())
-
     def to_dict(self) -> dict[str, Any]:
         """Nested dict in the TOML layout (``model`` / ``validation`` / ``tuning``)."""
         model = {k: getattr(self, k) for k in _ESTIMATOR_KEYS}

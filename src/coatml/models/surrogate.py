@@ -221,11 +221,6 @@ def as_surrogate(model: Any) -> Surrogate:
                     "(coatml.models.surrogate.Surrogate)")
 
 
-def as_surrogates(models: Mapping[str, Any] | None) -> dict[str, Surrogate]:
-    """:func:`as_surrogate` over a target -> model mapping (``None`` entries dropped)."""
-    return {t: as_surrogate(m) for t, m in (models or {}).items() if m is not None}
-
-
 def shared_features(models: Mapping[str, Surrogate], records: pd.DataFrame,
                     cache: dict[Any, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
     """Feature matrix per target of ``models``, featurizing ``records`` once per group of

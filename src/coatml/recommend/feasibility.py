@@ -135,10 +135,6 @@ class FeasibilityModel(BaseEstimator):
         p_failed = self.classifier_.predict_proba(X)[:, 1]
         return 1.0 - p_failed
 
-    def describe(self) -> dict[str, Any]:
-        return {"mode": self.mode_, "n_failed": self.n_failed_, "n_working": self.n_working_,
-                "prior_working": self.prior_working_, "message": self.message_}
-
 
 def _transform_quietly(featurizer: Any, records: pd.DataFrame) -> pd.DataFrame:
     from coatml.features.process import precursor_warnings_ignored

@@ -8,14 +8,12 @@ filled in and added back with ``coatml data add`` (which ignores ``pred_*`` colu
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from coatml.data.formulas import resolve_material
 from coatml.data.schema import TARGETS
-from coatml.data.validation import read_table_text
 from coatml.exceptions import FormulaError, ModelNotFoundError, Problem, ValidationError
 
 if TYPE_CHECKING:
@@ -84,9 +82,3 @@ def predict_records(records: pd.DataFrame, tracker: Tracker,
         raise ModelNotFoundError("no champion model for either target: run `coatml train` "
                                  "first")
     return out, missing
-
-
-def predict_file(path: str | Path, tracker: Tracker) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Read a CSV/XLSX of recipes and predict (see :func:`predict_records`)."""
-    raw, _ = read_table_text(path)
-    return predict_records(raw, tracker, source=str(path))
