@@ -34,7 +34,7 @@ CELL_CASES = [
     ("NA as electrode", GOOD_ROW.replace("LiNi0.8Mn0.1Co0.1O2", "NA"),
      "row 2, column electrode: 'NA' means 'not reported', but electrode is required"),
     ("Na coating without a method", GOOD_ROW.replace("LiNbO3", "Na").replace(",ALD,", ",,"),
-     "row 2, column method: a coated record needs method ALD or MLD"),
+     "row 2, column method: a coated record needs a deposition method"),
     ("underscore digits", GOOD_ROW.replace(",235,", ",2_0,"),
      "row 2, column temperature_c: '2_0' is not a plain number"),
     ("Arabic-Indic digits", GOOD_ROW.replace(",235,", ",٢٣٥,"),

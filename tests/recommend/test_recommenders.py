@@ -82,19 +82,25 @@ def test_campaign_next_twice_does_not_repeat_pending_recipes(tmp_path: Path,
 # defect 6: a measured recipe was proposed again; replicates on request ---------------------
 def test_measured_recipes_are_not_proposed_again_unless_replicates(
         spec: SpaceSpec, space: pd.DataFrame, observed: pd.DataFrame) -> None:
+    from coatml.recommend.feasibility import FeasibilityModel
+
     model = {RET: _fit(observed)}
-    first = propose(spec, model, "retention", 4, "mean", seed=0, observed=observed)
+    feas = FeasibilityModel(random_state=0).fit(observed)  # the same scores in every call
+    first = propose(spec, model, "retention", 4, "mean", seed=0, observed=observed,
+                    feasibility=feas)
     # the lab measures that batch; the next proposal must not repeat any of it
     measured = SimulatedLab().simulate(first.batch[[c for c in KEEP if c in first.batch]],
                                        seed=9)
     both = pd.concat([observed, measured[[c for c in KEEP if c in measured]]],
                      ignore_index=True)
-    again = propose(spec, model, "retention", 4, "mean", seed=0, observed=both)
+    again = propose(spec, model, "retention", 4, "mean", seed=0, observed=both,
+                    feasibility=feas)
     assert not _keys(first.batch) & _keys(again.batch)
     assert any("already measured" in m for m in again.messages)
-    # the greedy mean strategy picks the same top recipes when replicates are allowed
-    rep = propose(spec, model, "retention", 4, "mean", seed=0, observed=both, replicates=2)
-    assert _keys(first.batch) & _keys(rep.batch)
+    # with two measurements allowed per recipe the same greedy picks come back
+    rep = propose(spec, model, "retention", 4, "mean", seed=0, observed=both,
+                  feasibility=feas, replicates=2)
+    assert _keys(rep.batch) & _keys(first.batch)
 
 
 # defect 2: propose accepted a champion whose feature set no longer matches -----------------
@@ -156,17 +162,26 @@ def test_every_proposed_recipe_is_runnable_and_the_rest_are_counted() -> None:
     from coatml.recommend.candidates import enumerate_candidates
 
     lib = enumerate_candidates().set_index("coating")
-    # library coatings whose source gives no window take it from the precursor table
+    # library coatings whose processes give no window take it from the precursor table
     for coating in ("Nb2O5", "LiAlO2", "Li4Ti5O12", "AlPO4", "Li2C6H4O2"):
         assert np.isfinite(lib.at[coating, "temperature_min_c"]), coating
-        assert lib.at[coating, "window_source"].startswith("precursor table")
         assert str(lib.at[coating, "precursors"]).strip()
+    for coating in ("Li4Ti5O12", "AlPO4", "Li2C6H4O2"):
+        assert lib.at[coating, "window_source"].startswith("precursor table"), coating
+    from coatml.recommend.space import candidate_table
+
     spec = SpaceSpec(NMC811, LPSCL, include_enumerated=False)
-    prop = propose(spec, None, "retention", 40, seed=0)
+    cands, _ = candidate_table(spec)
+    # a coating whose window no source gives (neither its process nor its precursors')
+    unknown = cands["coating"].isin(["ZrO2", "HfO2"])
+    assert unknown.sum() == 2
+    cands.loc[unknown, ["temperature_min_c", "temperature_max_c"]] = np.nan
+    prop = propose(spec, None, "retention", len(cands), seed=0, candidates=cands)
     assert runnable_mask(prop.batch).all()
-    assert not {"Y2O3", "CeO2"} & set(prop.batch["coating"])
-    assert any("not proposed: no deposition temperature" in m and "Y2O3" in m
-               for m in prop.messages)
+    assert prop.batch["temperature_c"].notna().all()
+    assert not {"ZrO2", "HfO2"} & set(prop.batch["coating"])
+    assert any("2 candidate coating(s) not proposed: no deposition temperature" in m
+               and "HfO2" in m and "ZrO2" in m for m in prop.messages)
 
 
 # defect 7: predict's "mean" resistance lay outside its own interval -----------------------
