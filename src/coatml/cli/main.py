@@ -330,7 +330,8 @@ def _register_optional() -> None:
     import importlib
 
     for module in ("coatml.cli.features", "coatml.cli.models", "coatml.cli.recommend",
-                   "coatml.cli.propose", "coatml.cli.bench", "coatml.cli.quickstart"):
+                   "coatml.cli.propose", "coatml.cli.bench", "coatml.cli.quickstart",
+                   "coatml.cli.ui"):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

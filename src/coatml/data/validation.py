@@ -80,20 +80,29 @@ def read_table_text(path: str | Path) -> tuple[pd.DataFrame, str]:
     if path.is_dir():
         raise ValidationError([Problem(None, None, f"{path} is a folder, not a file")],
                               str(path))
-    suffix = path.suffix.lower()
-    if suffix not in (".xlsx", ".xlsm", ".csv", ".txt", ".tsv", ""):
-        raise ValidationError(
-            [Problem(None, None, f"unsupported file type '{suffix}': use .csv or .xlsx")],
-            str(path),
-        )
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ValidationError([Problem(None, None, f"cannot read the file ({exc.strerror})")],
                               str(path)) from None
+    return read_table_bytes(data, path.name, source=str(path))
+
+
+def read_table_bytes(data: bytes, name: str, source: str | None = None
+                     ) -> tuple[pd.DataFrame, str]:
+    """:func:`read_table_text` of a file's bytes (an upload): ``name``'s suffix chooses CSV
+    or XLSX; ``source`` names the file in messages (default ``name``). Nothing else is
+    accepted (no pickle or other format that carries code)."""
+    source = source or name
+    suffix = Path(name).suffix.lower()
+    if suffix not in (".xlsx", ".xlsm", ".csv", ".txt", ".tsv", ""):
+        raise ValidationError(
+            [Problem(None, None, f"unsupported file type '{suffix}': use .csv or .xlsx")],
+            source,
+        )
     digest = hashlib.sha256(data).hexdigest()
     if suffix in (".xlsx", ".xlsm"):
-        return read_xlsx_bytes(data, str(path)), digest
+        return read_xlsx_bytes(data, source), digest
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -101,9 +110,9 @@ def read_table_text(path: str | Path) -> tuple[pd.DataFrame, str]:
                 if data.startswith(b"PK\x03\x04") else "; save it as UTF-8 CSV")
         raise ValidationError(
             [Problem(None, None, f"file is not UTF-8 text (byte {exc.start}){hint}")],
-            str(path),
+            source,
         ) from None
-    return parse_csv_text(text, str(path), delimiter="\t" if suffix == ".tsv" else ","), digest
+    return parse_csv_text(text, source, delimiter="\t" if suffix == ".tsv" else ","), digest
 
 
 def _xlsx_cell_text(value: object) -> str:
