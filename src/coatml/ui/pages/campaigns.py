@@ -28,6 +28,9 @@ def _new_campaign(ws: Workspace) -> None:
                                  key="camp_new_objective")
         strategy = c2.selectbox("strategy", propose_page.STRATEGIES, key="camp_new_strategy")
         surrogate = c3.selectbox("surrogate", ("champion", "gp"), key="camp_new_surrogate")
+        max_candidates = st.number_input(
+            "candidate coatings sampled per batch (0: all)", 0, 100000, 0,
+            key="camp_new_max_candidates")
         if st.form_submit_button("Create"):
             problem = common.material_error(electrode, electrolyte)
             if not name.strip():
@@ -38,7 +41,8 @@ def _new_campaign(ws: Workspace) -> None:
             try:
                 with ws.store() as store:
                     Campaign.new(store, name.strip(), electrode.strip(), electrolyte.strip(),
-                                 objective, strategy, surrogate=surrogate)
+                                 objective, strategy, surrogate=surrogate,
+                                 max_candidates=int(max_candidates) or None)
                 st.success(f"campaign '{name.strip()}' created")
             except (CoatmlError, ValueError) as exc:
                 st.error(str(exc))

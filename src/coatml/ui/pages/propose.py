@@ -110,6 +110,9 @@ def render(ws: Workspace) -> None:
         replicates = c3.number_input("times one recipe may be measured", 1, 20, 1,
                                      key="prop_replicates")
         seed = c4.number_input("seed", 0, 2**31 - 1, 0, key="prop_seed")
+        max_candidates = st.number_input(
+            "candidate coatings sampled (0: all; a sample is faster)", 0, 100000, 0,
+            key="prop_max_candidates")
         values = constraints_form("prop")
         submitted = st.form_submit_button("Propose")
     if submitted:
@@ -126,7 +129,8 @@ def render(ws: Workspace) -> None:
         else:
             with ws.store() as store:
                 observed = store.to_frame()
-            spec = SpaceSpec(electrode.strip(), electrolyte.strip(), seed=int(seed))
+            spec = SpaceSpec(electrode.strip(), electrolyte.strip(), seed=int(seed),
+                             max_candidates=int(max_candidates) or None)
             try:
                 with st.spinner("scoring the recipe space ..."):
                     if surrogate == "gp":
