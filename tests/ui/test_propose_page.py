@@ -3,10 +3,7 @@ the CSV download."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
-
-import pandas as pd
 
 from tests.ui._harness import open_page, submit, texts
 
