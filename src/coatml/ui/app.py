@@ -11,7 +11,7 @@ import os
 import streamlit as st
 
 from coatml.ui import common
-from coatml.ui.pages import campaigns, data, models, propose, rank
+from coatml.ui.views import campaigns, data, models, propose, rank
 
 PAGES = {"Data": data, "Rank": rank, "Propose": propose, "Campaigns": campaigns,
          "Models": models}

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from coatml.ui import common
-from coatml.ui.pages import propose as propose_page
+from coatml.ui.views import propose as propose_page
 
 if TYPE_CHECKING:
     from coatml.workspace import Workspace
