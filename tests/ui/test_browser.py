@@ -69,7 +69,8 @@ def server(trained_workspace: Path) -> Iterator[str]:
                         break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"coatml ui did not start: {proc.stdout.read()}")
+                    raise AssertionError(
+                        f"coatml ui did not start: {proc.stdout.read()}") from None
                 time.sleep(0.5)
         yield url
     finally:

@@ -160,6 +160,7 @@ def render(ws: Workspace) -> None:
                      common.optional(max_t), common.optional(max_d), anion, reducible,
                      library_only, cycle, c_rate)
         st.session_state["rank_result"] = result
+        st.session_state["rank_run"] = st.session_state.get("rank_run", 0) + 1
     result = st.session_state.get("rank_result")
     if result is None:
         return
@@ -189,7 +190,12 @@ def show(result: RankResult, top: int) -> None:
     st.download_button("Download the ranking (CSV)", result.table.to_csv(index=False),
                        file_name=f"rank_{slug}_{result.objective}.csv", mime="text/csv",
                        key="rank_download")
-    st.image(figure(result, top),
+    key = (st.session_state.get("rank_run", 0), top)
+    cached = st.session_state.get("rank_figure")
+    if cached is None or cached[0] != key:  # drawn once per ranking, not on every rerun
+        cached = (key, figure(result, top))
+        st.session_state["rank_figure"] = cached
+    st.image(cached[1],
              caption=f"{len(table)} candidates plotted (the table's rows); 68 % intervals as "
                      "error bars" + ("; Pareto front in red" if result.objective == "both"
                                      else ""))
