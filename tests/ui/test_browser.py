@@ -5,7 +5,8 @@ downloaded. Without Chromium the test fails saying so (CI installs it, see .ci/r
 
 The page's tables are drawn on a canvas (Streamlit's data grid), so the checks read the
 headings and messages around them, the downloaded CSV and the pixels of the screenshots.
-``COATML_UI_SCREENSHOTS=DIR`` keeps the screenshots (the README's comes from here).
+``COATML_UI_SCREENSHOTS=DIR`` keeps the screenshots (the README's comes from here, with
+``COATML_UI_TEST_WORKSPACE`` naming a workspace trained by `coatml quickstart`).
 """
 
 from __future__ import annotations
@@ -49,11 +50,23 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def server(trained_workspace: Path) -> Iterator[str]:
+def workspace(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """The small trained workspace, or a copy of ``COATML_UI_TEST_WORKSPACE`` (e.g. one
+    trained by `coatml quickstart`, for the README's screenshot)."""
+    other = os.environ.get("COATML_UI_TEST_WORKSPACE")
+    if other:
+        root = tmp_path / "ws"
+        shutil.copytree(other, root)
+        return root
+    return Path(request.getfixturevalue("trained_workspace"))
+
+
+@pytest.fixture
+def server(workspace: Path) -> Iterator[str]:
     """`coatml ui --workspace WS --port P` in a subprocess; yields the address it prints."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "coatml.cli.main", "ui", "--workspace", str(trained_workspace),
+        [sys.executable, "-m", "coatml.cli.main", "ui", "--workspace", str(workspace),
          "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert proc.stdout is not None
@@ -108,14 +121,13 @@ def _upload(page, name: str, content: str) -> None:
     page.get_by_role("button", name="Validate and add").click()
 
 
-def test_upload_rank_propose_in_chromium(server: str, trained_workspace: Path,
-                                         tmp_path: Path) -> None:
+def test_upload_rank_propose_in_chromium(server: str, workspace: Path, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     from coatml.workspace import Workspace
 
     def count() -> int:
-        with Workspace.load(trained_workspace).store() as store:
+        with Workspace.load(workspace).store() as store:
             return store.count()
 
     args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
@@ -162,8 +174,12 @@ def test_upload_rank_propose_in_chromium(server: str, trained_workspace: Path,
             assert caption.inner_text().startswith(f"{shown} candidates plotted")
             page.wait_for_function(
                 "() => [...document.images].some(i => i.complete && i.naturalWidth > 600)")
+            page.set_viewport_size({"width": 1500, "height": 2300})  # table and figure
+            page.get_by_role("heading", name="Rank coatings").scroll_into_view_if_needed()
             shot = page.screenshot(full_page=True)
             _keep("rank.png", shot, tmp_path)
+            assert _red_pixels(_pixels(shot)) > 50  # the figure is on the screenshot
+            page.set_viewport_size({"width": 1500, "height": 1100})
             image = page.locator("img[src*='media']").last
             rgb = _pixels(image.screenshot())
             assert rgb.shape[1] > 400 and rgb.std() > 20  # a drawn figure, not a blank box
