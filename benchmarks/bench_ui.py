@@ -136,6 +136,33 @@ def browser(workspace: Path, repeats: int, chromium: str) -> dict[str, list[floa
                           "/records shown$/.test(e.innerText) && e.innerText !== prev)",
                           arg=before))
                 page.close()
+            # a second session while the first one ranks the whole space
+            first = b.new_page(viewport={"width": 1500, "height": 1100})
+            first.set_default_timeout(600_000)
+            first.goto(url)
+            first.get_by_role("heading", name=re.compile(r"^Records")).wait_for()
+            first.locator('[data-testid="stSidebar"]').get_by_text("Rank", exact=True).click()
+            first.get_by_role("heading", name="Rank coatings").wait_for()
+            idle(first)
+            t_rank = time.perf_counter()
+            first.get_by_role("button", name="Rank").click()
+            second = b.new_page(viewport={"width": 1500, "height": 1100})
+            second.set_default_timeout(600_000)
+            timed("second session: open the page while the first ranks",
+                  lambda: second.goto(url),
+                  lambda: second.get_by_role("heading", name=re.compile(r"^Records"))
+                  .wait_for())
+            timed("second session: switch to Propose while the first ranks",
+                  lambda: second.locator('[data-testid="stSidebar"]')
+                  .get_by_text("Propose", exact=True).click(),
+                  lambda: second.get_by_role("heading", name="Propose the next batch")
+                  .wait_for())
+            answered_at = time.perf_counter() - t_rank
+            first.get_by_role("heading", name=re.compile(r"ranked coatings \(of")).wait_for()
+            idle(first)
+            ranked_at = time.perf_counter() - t_rank
+            print(f"second session answered {answered_at:.1f} s after the first session's "
+                  f"rank click; that ranking finished at {ranked_at:.1f} s")
             b.close()
     finally:
         proc.terminate()

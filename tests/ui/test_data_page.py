@@ -104,3 +104,24 @@ def test_oversized_upload_is_refused(trained_workspace: Path, monkeypatch) -> No
     submit(at, "Validate and add")
     assert any("more than the upload limit of 1 MB" in e for e in texts(at.error))
     assert _count(trained_workspace) == before
+
+
+def test_two_sessions_uploading_at_once_both_land(trained_workspace: Path) -> None:
+    import threading
+
+    other = GOOD_CSV.replace("lab notebook 9", "lab notebook 10").replace(",91,", ",92,")
+    sessions = []
+    for name, content in (("a.csv", GOOD_CSV), ("b.csv", other)):
+        at = open_page("Data")
+        at.get("file_uploader")[0].set_value((name, content.encode(), "text/csv"))
+        sessions.append(at)
+    before = _count(trained_workspace)
+    threads = [threading.Thread(target=submit, args=(at, "Validate and add"))
+               for at in sessions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [texts(at.success) for at in sessions] == [["a.csv: added 2 records"],
+                                                      ["b.csv: added 2 records"]]
+    assert _count(trained_workspace) == before + 4
