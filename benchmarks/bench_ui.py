@@ -124,6 +124,10 @@ def browser(workspace: Path, repeats: int, chromium: str) -> dict[str, list[floa
                       lambda ranked=ranked, page=page: (
                           ranked.wait_for(), page.locator("img[src*='media']").last.wait_for(),
                           idle(page)))
+                scored = page.get_by_text(re.compile(r"recipes scored in [\d.]+ s$"))
+                seconds = float(re.findall(r"in ([\d.]+) s$", scored.inner_text())[0])
+                times.setdefault("  of which rank_coatings (as the page reports)",
+                                 []).append(seconds)
                 switch("Propose", "Propose the next batch")
                 switch("Data", "Data")
                 box = page.get_by_label("search id / coating / source")
