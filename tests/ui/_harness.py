@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from streamlit.testing.v1 import AppTest
+import pytest
 
-from tests.ui.conftest import APP
+pytest.importorskip("streamlit", reason="the web page needs the ui extra (pip install "
+                                        "'coatml[ui]'); the README's test command installs it")
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from tests.ui.conftest import APP  # noqa: E402
 
 #: Seconds one script run may take (a ranking or a proposal scores the space on 2 shared
 #: cores); a correctness bound for the harness, not a speed target.

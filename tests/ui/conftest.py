@@ -14,9 +14,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("streamlit", reason="the web page needs the ui extra (pip install "
-                                        "'coatml[ui]'); the README's test command installs it")
-
 APP = Path(__file__).resolve().parents[2] / "src" / "coatml" / "ui" / "app.py"
 PAIR = ("LiNi0.8Mn0.1Co0.1O2", "Li6PS5Cl")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
+from tests.ui._harness import AppTest
 from tests.ui.conftest import APP
 
 TOKEN = "correct-horse-battery-staple"
