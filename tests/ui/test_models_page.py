@@ -66,3 +66,45 @@ def test_promotion_needs_confirmation(trained_workspace: Path) -> None:
     at.button(key="models_confirm_yes").click().run()
     assert any("promoted to champion by hand" in s for s in texts(at.success))
     assert _champion(trained_workspace, RETENTION) == str(other)
+
+
+def _wait(at, seconds: float = 600.0) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not at.success and not at.error and time.monotonic() < deadline:
+        time.sleep(1)
+        at.run()
+
+
+def test_training_runs_in_the_background(trained_workspace: Path) -> None:
+    from coatml.tracking.registry import list_models
+    from coatml.tracking.training import tracker_for
+    from coatml.workspace import Workspace
+    from tests.tracking.conftest import synthetic_records
+
+    ws = Workspace.load(trained_workspace)
+    tracker = tracker_for(ws)
+    before = len(list_models(tracker, "capacity_retention_pct"))
+    at = open_page("Models")
+    at.multiselect(key="train_targets").set_value(["capacity_retention_pct"])
+    # the store holds one record: the job fails and says why
+    at.button[0].click().run()
+    _wait(at)
+    assert texts(at.error)[0].startswith("training failed after")
+    assert "InsufficientDataError: capacity_retention_pct: 1 of 1 records" in texts(at.error)[0]
+
+    with ws.store() as store:
+        store.add_frame(synthetic_records(), source_name="synthetic records")
+    at.button[0].click().run()  # "Start training": returns while the thread trains
+    assert not at.exception and not at.error, texts(at.error)
+    at.button[0].click().run()  # a second start while the first runs is refused
+    if not at.success:  # (unless the first one has finished already)
+        assert texts(at.error)[0].startswith("a training job is already running in this "
+                                             "workspace")
+        at.run()
+    _wait(at)
+    assert texts(at.success) and texts(at.success)[0].startswith("training finished in"), \
+        texts(at.error)
+    assert any(c.startswith("capacity_retention_pct: ") for c in texts(at.caption))
+    assert len(list_models(tracker, "capacity_retention_pct")) == before + 1

@@ -4,6 +4,7 @@ the baselines, the calibration plot, the MLflow UI command, promotion with a con
 from __future__ import annotations
 
 import re
+import time
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -47,6 +48,50 @@ def _calibration(ws: Workspace, info: dict[str, Any]) -> bytes | None:
         return Path(local).read_bytes()
 
 
+@st.fragment(run_every=2.0)
+def job_status(root: str) -> None:
+    """Progress of this workspace's background training, refreshed every 2 s (only this
+    fragment reruns; the rest of the page and other sessions stay as they are)."""
+    from coatml.ui.jobs import jobs
+
+    job = jobs().current(root)
+    if job is None:
+        return
+    end = job.finished or time.time()
+    if job.state == "running":
+        st.progress(job.fraction(), text=f"training in the background: {job.stage} "
+                                         f"({job.done}/{job.total}), {end - job.started:.0f} s")
+    elif job.state == "finished":
+        st.success(f"training finished in {end - job.started:.0f} s")
+    else:
+        st.error(f"training failed after {end - job.started:.0f} s: {job.error}")
+    for line in job.results:
+        st.caption(line)
+
+
+def training(ws: Workspace) -> None:
+    """Start `coatml train` (per target) in a background thread and show its progress."""
+    from coatml.ui.jobs import start_training
+
+    with st.expander("Train in the background (as `coatml train`)"), st.form("train_form"):
+        targets = st.multiselect("targets", list(common.TARGETS.values()),
+                                 default=list(common.TARGETS.values()), key="train_targets")
+        fast = st.checkbox("fast: no tuning, reuse the champion's hyper-parameters", True,
+                           key="train_fast")
+        trials = st.number_input("Optuna trials per target when not fast (0: the config's)",
+                                 0, 500, 0, key="train_trials")
+        go = st.form_submit_button("Start training")
+    if go:
+        if not targets:
+            st.warning("choose at least one target")
+        else:
+            try:
+                start_training(str(ws.root), list(targets), bool(fast), int(trials) or None)
+            except ValueError as exc:
+                st.error(str(exc))
+    job_status(str(ws.root))
+
+
 def render(ws: Workspace) -> None:
     from coatml.exceptions import CoatmlError
     from coatml.tracking.registry import list_models, promote, show_model
@@ -60,8 +105,9 @@ def render(ws: Workspace) -> None:
         st.markdown("MLflow UI (the full history of runs): run "
                     f"`mlflow ui --backend-store-uri {ws.tracking_uri}` in the workspace "
                     f"folder and open http://127.0.0.1:5000")
+    training(ws)
     if frame.empty:
-        st.info("No registered model yet: run `coatml train`.")
+        st.info("No registered model yet: train above (or `coatml train`).")
         return
     for name, part in frame.groupby("name", sort=True):
         st.subheader(str(name))
