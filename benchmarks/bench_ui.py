@@ -122,7 +122,8 @@ def browser(workspace: Path, repeats: int, chromium: str) -> dict[str, list[floa
                 timed("first rank (loads the champions)" if i == 0 else "rank, cached models",
                       lambda page=page: page.get_by_role("button", name="Rank").click(),
                       lambda ranked=ranked, page=page: (
-                          ranked.wait_for(), page.locator("img[src*='media']").last.wait_for(),
+                          ranked.wait_for(), page.get_by_test_id("stVegaLiteChart").locator(
+                              "g.mark-symbol.role-mark path").first.wait_for(),
                           idle(page)))
                 scored = page.get_by_text(re.compile(r"recipes scored in [\d.]+ s$"))
                 seconds = float(re.findall(r"in ([\d.]+) s$", scored.inner_text())[0])

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from tests.ui._harness import open_page, submit, texts
 
@@ -70,7 +71,11 @@ def test_rank_both_objectives_library(trained_workspace: Path) -> None:
     pd.testing.assert_series_equal(
         table["retention %"], direct.table["retention_pct_mean"].reset_index(drop=True),
         check_names=False)
-    images = at.get("image")
-    assert len(images) == 1, "no ranking figure"
-    assert images[0].captions[0].startswith(f"{len(table)} candidates plotted")
-    assert at.get("download_button")
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 1, "no ranking chart"
+    plotted = pa.ipc.open_stream(charts[0].proto.datasets[0].data.data).read_all().to_pandas()
+    assert plotted["coating"].tolist() == table["coating"].tolist()
+    assert (plotted["front"] == "Pareto front").sum() == (table["Pareto rank"] == 1).sum()
+    assert any(t.startswith(f"{len(table)} candidates plotted") for t in texts(at.caption))
+    assert [b.label for b in at.get("download_button")] == [
+        "Download the ranking (CSV)", "Download the figure of `coatml rank` (PNG)"]

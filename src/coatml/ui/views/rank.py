@@ -118,6 +118,66 @@ def run(ws: Workspace, electrode: str, electrolyte: str, coated_component: str,
     return result
 
 
+def chart(table: pd.DataFrame, objective: str) -> Any:
+    """The ranking as an interactive Vega-Lite chart (drawn as SVG in the browser), one symbol
+    per table row: for both objectives retention against resistance (log axis) with 68 %
+    intervals as error bars and the Pareto front (rank 1) in red and joined by a line; for
+    one objective the 68 % interval of each candidate, in rank order."""
+    import altair as alt
+
+    data = pd.DataFrame({
+        "rank": table["rank"].to_numpy(), "coating": table["coating"].astype(str).to_numpy(),
+        "tested": np.where(table["tested"].astype(bool), "tested", "untested"),
+        "front": np.where(pd.Series(table.get("pareto_rank", pd.Series(pd.NA,
+                                                                    index=table.index)))
+                          .fillna(0).astype(int).to_numpy() == 1, "Pareto front", "other")})
+    for prefix, centre in (("retention_pct", "mean"), ("resistance_ohm_cm2", "median")):
+        if f"{prefix}_{centre}" in table:
+            for key in (centre, "lo68", "hi68"):
+                data[f"{prefix}_{key}"] = table[f"{prefix}_{key}"].to_numpy(dtype=float)
+    tooltip = ["rank", "coating", "tested"] + [c for c in data.columns
+                                               if c.endswith(("_mean", "_median"))]
+    shape = alt.Shape("tested:N", scale=alt.Scale(domain=["untested", "tested"],
+                                                  range=["circle", "square"]))
+    colour = alt.Color("front:N", scale=alt.Scale(domain=["other", "Pareto front"],
+                                                  range=["#555555", "#d62728"]), title="")
+    if objective == "both":
+        x_title = "predicted interface resistance (ohm cm², median, 68 % interval)"
+        y_title = "predicted capacity retention (%, mean, 68 % interval)"
+        x = alt.X("resistance_ohm_cm2_median:Q", scale=alt.Scale(type="log"), title=x_title)
+        y = alt.Y("retention_pct_mean:Q", scale=alt.Scale(zero=False), title=y_title)
+        base = alt.Chart(data)
+        x_bars = base.mark_rule(color="#bbbbbb").encode(
+            x=alt.X("resistance_ohm_cm2_lo68:Q", scale=alt.Scale(type="log"),
+                    title=x_title), x2="resistance_ohm_cm2_hi68:Q", y=y)
+        y_bars = base.mark_rule(color="#bbbbbb").encode(
+            x=x, y=alt.Y("retention_pct_lo68:Q", scale=alt.Scale(zero=False), title=y_title),
+            y2="retention_pct_hi68:Q")
+        front = base.transform_filter(alt.datum.front == "Pareto front").mark_line(
+            color="#d62728").encode(x=x, y=y, order="resistance_ohm_cm2_median:Q")
+        points = base.mark_point(filled=True, size=60, opacity=0.9).encode(
+            x=x, y=y, shape=shape, color=colour, tooltip=tooltip)
+        layers = [x_bars, y_bars, front, points]
+    else:
+        prefix, centre = (("retention_pct", "mean") if objective == "retention"
+                          else ("resistance_ohm_cm2", "median"))
+        scale = alt.Scale(type="log") if objective == "resistance" else alt.Scale(zero=False)
+        label = ("predicted capacity retention (%)" if objective == "retention"
+                 else "predicted interface resistance (ohm cm²)")
+        y = alt.Y("coating:N", sort=alt.EncodingSortField("rank"), title="")
+        base = alt.Chart(data)
+        layers = [base.mark_rule(color="#4c78a8", strokeWidth=3, opacity=0.6).encode(
+                      x=alt.X(f"{prefix}_lo68:Q", scale=scale,
+                              title=f"{label}: {centre}, 68 % interval"),
+                      x2=f"{prefix}_hi68:Q", y=y),
+                  base.mark_point(filled=True, size=50).encode(
+                      x=alt.X(f"{prefix}_{centre}:Q", scale=scale,
+                              title=f"{label}: {centre}, 68 % interval"), y=y, shape=shape,
+                      color=colour, tooltip=tooltip)]
+    height = 520 if objective == "both" else max(240, 18 * len(data))
+    return alt.layer(*layers).properties(height=height)
+
+
 def figure(result: RankResult, top: int) -> bytes:
     """The ranking figure of ``coatml rank`` (``rank_plot``) as PNG bytes."""
     from coatml.recommend.plots import rank_plot
@@ -190,12 +250,16 @@ def show(result: RankResult, top: int) -> None:
     st.download_button("Download the ranking (CSV)", result.table.to_csv(index=False),
                        file_name=f"rank_{slug}_{result.objective}.csv", mime="text/csv",
                        key="rank_download")
+    st.altair_chart(chart(table, result.objective), width="stretch", key="rank_chart")
+    st.caption(f"{len(table)} candidates plotted, one symbol per row of the table (square: "
+               "tested); 68 % intervals as error bars"
+               + ("; Pareto front in red" if result.objective == "both" else "")
+               + ". Hover a symbol for its values.")
     key = (st.session_state.get("rank_run", 0), top)
     cached = st.session_state.get("rank_figure")
     if cached is None or cached[0] != key:  # drawn once per ranking, not on every rerun
         cached = (key, figure(result, top))
         st.session_state["rank_figure"] = cached
-    st.image(cached[1],
-             caption=f"{len(table)} candidates plotted (the table's rows); 68 % intervals as "
-                     "error bars" + ("; Pareto front in red" if result.objective == "both"
-                                     else ""))
+    st.download_button("Download the figure of `coatml rank` (PNG)", cached[1],
+                       file_name=f"rank_{slug}_{result.objective}.png", mime="image/png",
+                       key="rank_png")
