@@ -180,6 +180,10 @@ def test_upload_rank_propose_in_chromium(server: str, workspace: Path, tmp_path:
             assert 1 <= red.count() < shown
             page.set_viewport_size({"width": 1500, "height": 2300})  # table and chart
             page.get_by_role("heading", name="Rank coatings").scroll_into_view_if_needed()
+            page.get_by_role("button", name="Download the figure (PNG, as coatml rank draws it)"
+                             ).wait_for()
+            page.wait_for_function(  # the script run is over
+                "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
             page.wait_for_timeout(500)  # the chart's layout settles after the resize
             shot = page.screenshot(full_page=True)
             _keep("rank.png", shot, tmp_path)

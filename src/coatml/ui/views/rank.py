@@ -147,15 +147,19 @@ def chart(table: pd.DataFrame, objective: str) -> Any:
         x = alt.X("resistance_ohm_cm2_median:Q", scale=alt.Scale(type="log"), title=x_title)
         y = alt.Y("retention_pct_mean:Q", scale=alt.Scale(zero=False), title=y_title)
         base = alt.Chart(data)
-        x_bars = base.mark_rule(color="#bbbbbb").encode(
+        x_bars = base.mark_rule(color="#9a9a9a", opacity=0.45).encode(
             x=alt.X("resistance_ohm_cm2_lo68:Q", scale=alt.Scale(type="log"),
                     title=x_title), x2="resistance_ohm_cm2_hi68:Q", y=y)
-        y_bars = base.mark_rule(color="#bbbbbb").encode(
+        y_bars = base.mark_rule(color="#9a9a9a", opacity=0.45).encode(
             x=x, y=alt.Y("retention_pct_lo68:Q", scale=alt.Scale(zero=False), title=y_title),
             y2="retention_pct_hi68:Q")
         front = base.transform_filter(alt.datum.front == "Pareto front").mark_line(
-            color="#d62728").encode(x=x, y=y, order="resistance_ohm_cm2_median:Q")
-        points = base.mark_point(filled=True, size=60, opacity=0.9).encode(
+            color="#d62728", strokeWidth=2).encode(x=x, y=y,
+                                                   order="resistance_ohm_cm2_median:Q")
+        # the front's symbols last, so they are drawn on top of the others
+        points = alt.Chart(data.sort_values("front", key=lambda c: c == "Pareto front",
+                                            kind="stable")).mark_point(
+            filled=True, size=80, opacity=0.95, stroke="white", strokeWidth=0.8).encode(
             x=x, y=y, shape=shape, color=colour, tooltip=tooltip)
         layers = [x_bars, y_bars, front, points]
     else:
@@ -175,7 +179,7 @@ def chart(table: pd.DataFrame, objective: str) -> Any:
                               title=f"{label}: {centre}, 68 % interval"), y=y, shape=shape,
                       color=colour, tooltip=tooltip)]
     height = 520 if objective == "both" else max(240, 18 * len(data))
-    return alt.layer(*layers).properties(height=height)
+    return alt.layer(*layers).properties(height=height).interactive()
 
 
 def figure(result: RankResult, top: int) -> bytes:
@@ -260,6 +264,6 @@ def show(result: RankResult, top: int) -> None:
     if cached is None or cached[0] != key:  # drawn once per ranking, not on every rerun
         cached = (key, figure(result, top))
         st.session_state["rank_figure"] = cached
-    st.download_button("Download the figure of `coatml rank` (PNG)", cached[1],
+    st.download_button("Download the figure (PNG, as coatml rank draws it)", cached[1],
                        file_name=f"rank_{slug}_{result.objective}.png", mime="image/png",
                        key="rank_png")
