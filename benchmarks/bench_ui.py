@@ -112,10 +112,14 @@ def browser(workspace: Path, repeats: int, chromium: str) -> dict[str, list[floa
                       lambda records=records, page=page: (records.wait_for(), idle(page)))
 
                 def switch(name: str, heading: str, page=page, sidebar=sidebar) -> None:
-                    timed(f"switch to {name}",
-                          lambda: sidebar.get_by_text(name, exact=True).click(),
-                          lambda: (page.get_by_role("heading", name=heading, exact=True)
-                                   .wait_for(), idle(page)))
+                    t0 = time.perf_counter()
+                    sidebar.get_by_text(name, exact=True).click()
+                    page.get_by_role("heading", name=heading, exact=True).wait_for()
+                    times.setdefault(f"switch to {name}: page shown", []).append(
+                        time.perf_counter() - t0)
+                    idle(page)
+                    times.setdefault(f"switch to {name}: run finished", []).append(
+                        time.perf_counter() - t0)
 
                 switch("Rank", "Rank coatings")
                 ranked = page.get_by_role("heading", name=re.compile(r"ranked coatings \(of"))

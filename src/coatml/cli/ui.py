@@ -90,6 +90,7 @@ def ui(
     env = dict(os.environ)
     env["COATML_WORKSPACE"] = str(ws.root)
     env["COATML_UI_MAX_UPLOAD_MB"] = str(max_upload_mb)
+    env["COATML_UI_WARM"] = "1"  # load the champions at the first page view
     env.pop(TOKEN_ENV, None)
     if token:
         env[TOKEN_ENV] = token

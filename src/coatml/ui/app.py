@@ -46,6 +46,7 @@ def main() -> None:
     except CoatmlError as exc:
         st.error(str(exc))
         st.stop()
+    common.warm_champions(ws)
     st.sidebar.title("coatml")
     st.sidebar.caption(f"workspace: {ws.root}")
     page = st.sidebar.radio("page", list(PAGES), key="page")

@@ -108,6 +108,33 @@ def champions(ws: Workspace, targets: Iterable[str] = tuple(TARGETS.values())
     return _load_champions(str(ws.root), ws.tracking_uri, versions)
 
 
+@st.cache_resource
+def _warmed() -> set[str]:
+    return set()
+
+
+def warm_champions(ws: Workspace) -> None:
+    """Start loading the champions in a background thread at the server's first page view
+    (``coatml ui`` sets ``COATML_UI_WARM=1``), so the first ranking does not wait for them; a
+    session that needs them meanwhile waits for the same load (the cache's compute lock)."""
+    import threading
+
+    if os.environ.get("COATML_UI_WARM") != "1":
+        return
+    started = _warmed()
+    if str(ws.root) in started:
+        return
+    started.add(str(ws.root))
+
+    def load() -> None:
+        try:
+            champions(ws)
+        except Exception:  # noqa: BLE001 - a page that needs them reports the problem
+            return
+
+    threading.Thread(target=load, name="coatml-warm-champions", daemon=True).start()
+
+
 def parse_elements(text: str) -> tuple[str, ...]:
     """``"co, ni"`` -> ``("Co", "Ni")``; ``ValueError`` naming an unknown symbol."""
     from pymatgen.core.periodic_table import Element
