@@ -103,8 +103,8 @@ def render(ws: Workspace) -> None:
         st.markdown(f"MLflow UI: [{ws.tracking_uri}]({ws.tracking_uri})")
     else:
         st.markdown("MLflow UI (the full history of runs): run "
-                    f"`mlflow ui --backend-store-uri {ws.tracking_uri}` in the workspace "
-                    f"folder and open http://127.0.0.1:5000")
+                    f"`mlflow ui --backend-store-uri {ws.tracking_uri}` and open "
+                    "http://127.0.0.1:5000")
     training(ws)
     if frame.empty:
         st.info("No registered model yet: train above (or `coatml train`).")
