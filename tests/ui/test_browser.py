@@ -93,6 +93,9 @@ def server(workspace: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    # stopping `coatml ui` stopped the server (no orphaned Streamlit process keeps the port)
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
 
 
 def _pixels(png: bytes) -> np.ndarray:

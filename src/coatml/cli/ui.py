@@ -99,8 +99,14 @@ def ui(
                   f"http://{shown}:{port}  (Ctrl+C stops it)", highlight=False)
     if token:
         console.print("Access token required: the page asks for it.", highlight=False)
+    command = streamlit_command(host, port, max_upload_mb)
+    if os.name == "posix":
+        # the server replaces this process: stopping `coatml ui` (Ctrl+C, SIGTERM) stops it
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(sys.executable, command, env)
     try:
-        code = subprocess.call(streamlit_command(host, port, max_upload_mb), env=env)
+        code = subprocess.call(command, env=env)
     except KeyboardInterrupt:
         code = 0
     if code:
