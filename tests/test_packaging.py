@@ -85,3 +85,12 @@ def test_installed_xgboost_matches_the_installed_distributions() -> None:
         assert not cuda
         nvidia = sorted(n for n in installed if n.startswith("nvidia-"))
         assert nvidia == [], f"NVIDIA libraries installed without the gpu extra: {nvidia}"
+
+
+def test_web_page_is_an_extra() -> None:
+    # the core install stays light: Streamlit only with `coatml[ui]`; the dev extra (what CI
+    # installs) brings it and Playwright so the page's tests run
+    core = dependency_closure("coatml", set())
+    assert "streamlit" not in core and "playwright" not in core
+    assert "streamlit" in dependency_closure("coatml", {"ui"})
+    assert {"streamlit", "playwright"} <= dependency_closure("coatml", {"dev"})

@@ -349,7 +349,7 @@ def _register_optional() -> None:
 
     for module in ("coatml.cli.features", "coatml.cli.models", "coatml.cli.recommend",
                    "coatml.cli.propose", "coatml.cli.bench", "coatml.cli.quickstart",
-                   "coatml.cli.screen", "coatml.cli.inventory"):
+                   "coatml.cli.screen", "coatml.cli.inventory", "coatml.cli.ui"):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

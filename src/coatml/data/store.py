@@ -31,6 +31,7 @@ from coatml.data.validation import (
     ValidatedTable,
     check_pairs,
     normalise_dtypes,
+    read_table_bytes,
     read_table_text,
     record_content_hash,
     validate_frame,
@@ -253,6 +254,16 @@ class RecordStore:
                                progress=progress)
         table.content_hash = digest
         return self.add_validated(table, source_name=Path(path).name)
+
+    def add_bytes(self, data: bytes, name: str, default_source: str | None = None,
+                  data_kind: str = "lab", added_by: str | None = None) -> IngestResult:
+        """:meth:`add_file` of a file's bytes (a web upload named ``name``, .csv or .xlsx):
+        validated completely, then added in one transaction (or nothing)."""
+        raw, digest = read_table_bytes(data, name)
+        table = validate_frame(raw, source_name=name, default_source=default_source,
+                               default_data_kind=data_kind, added_by=added_by)
+        table.content_hash = digest
+        return self.add_validated(table, source_name=name)
 
     def add_frame(self, frame: pd.DataFrame, source_name: str = "dataframe",
                   default_source: str | None = None, data_kind: str = "lab",

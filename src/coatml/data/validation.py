@@ -93,12 +93,6 @@ def read_table_text(path: str | Path, max_mb: float | None = None
     if not path.is_file():
         raise ValidationError([Problem(None, None, f"{path} is not a regular file (a device or "
                                                    "a pipe?)")], str(path))
-    suffix = path.suffix.lower()
-    if suffix not in (".xlsx", ".xlsm", ".csv", ".txt", ".tsv", ""):
-        raise ValidationError(
-            [Problem(None, None, f"unsupported file type '{suffix}': use .csv or .xlsx")],
-            str(path),
-        )
     try:
         size_mb = path.stat().st_size / 1e6
         if max_mb and size_mb > max_mb:
@@ -110,9 +104,24 @@ def read_table_text(path: str | Path, max_mb: float | None = None
     except OSError as exc:
         raise ValidationError([Problem(None, None, f"cannot read the file ({exc.strerror})")],
                               str(path)) from None
+    return read_table_bytes(data, path.name, source=str(path))
+
+
+def read_table_bytes(data: bytes, name: str, source: str | None = None
+                     ) -> tuple[pd.DataFrame, str]:
+    """:func:`read_table_text` of a file's bytes (an upload): ``name``'s suffix chooses CSV
+    or XLSX; ``source`` names the file in messages (default ``name``). Nothing else is
+    accepted (no pickle or other format that carries code)."""
+    source = source or name
+    suffix = Path(name).suffix.lower()
+    if suffix not in (".xlsx", ".xlsm", ".csv", ".txt", ".tsv", ""):
+        raise ValidationError(
+            [Problem(None, None, f"unsupported file type '{suffix}': use .csv or .xlsx")],
+            source,
+        )
     digest = hashlib.sha256(data).hexdigest()
     if suffix in (".xlsx", ".xlsm"):
-        return read_xlsx_bytes(data, str(path)), digest
+        return read_xlsx_bytes(data, source), digest
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -120,9 +129,9 @@ def read_table_text(path: str | Path, max_mb: float | None = None
                 if data.startswith(b"PK\x03\x04") else "; save it as UTF-8 CSV")
         raise ValidationError(
             [Problem(None, None, f"file is not UTF-8 text (byte {exc.start}){hint}")],
-            str(path),
+            source,
         ) from None
-    return parse_csv_text(text, str(path), delimiter="\t" if suffix == ".tsv" else ","), digest
+    return parse_csv_text(text, source, delimiter="\t" if suffix == ".tsv" else ","), digest
 
 
 def _xlsx_cell_text(value: object) -> str:
