@@ -92,7 +92,7 @@ def test_training_runs_in_the_background(trained_workspace: Path) -> None:
     at.button[0].click().run()
     _wait(at)
     assert texts(at.error)[0].startswith("training failed after")
-    assert "InsufficientDataError: capacity_retention_pct: 1 of 1 records" in texts(at.error)[0]
+    assert "InsufficientDataError: capacity_retention_pct: 1 of 1 record(s)" in texts(at.error)[0]
 
     with ws.store() as store:
         store.add_frame(synthetic_records(), source_name="synthetic records")
