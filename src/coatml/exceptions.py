@@ -6,7 +6,14 @@ Errors about input data subclass :class:`ValueError` so callers that expect a ``
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (``postgresql://u:***@host/db``), for
+    messages and logs."""
+    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", str(url))
 
 
 class CoatmlError(Exception):
@@ -15,6 +22,11 @@ class CoatmlError(Exception):
 
 class WorkspaceError(CoatmlError):
     """No workspace found, or its config is unreadable."""
+
+
+class ConnectionFailure(CoatmlError):
+    """A database or tracking server could not be reached or refused the connection. The
+    message names the URL with its password masked."""
 
 
 class FormulaError(CoatmlError, ValueError):
@@ -62,3 +74,18 @@ class InsufficientDataError(CoatmlError, ValueError):
 
 class ModelNotFoundError(CoatmlError):
     """No registered model (or no champion) for a target."""
+
+
+class FeatureSetMismatchError(CoatmlError, ValueError):
+    """A model was trained with other feature definitions than the installed ones."""
+
+
+class CapabilityError(CoatmlError, TypeError):
+    """A surrogate was asked for an optional capability it does not offer."""
+
+
+class ModelIntegrityError(ModelNotFoundError):
+    """A registered model's stored files are missing, unreadable, or differ from the content
+    hash recorded when it was registered; nothing of it was loaded. A subclass of
+    :class:`ModelNotFoundError`, so a command that can do without one target's model carries on
+    with the other and says why."""

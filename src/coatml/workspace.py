@@ -12,13 +12,14 @@ Commands find the workspace as git finds a repository: ``--workspace``, else
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from coatml.exceptions import WorkspaceError
+from coatml.exceptions import WorkspaceError, mask_url
 
 if TYPE_CHECKING:
     from coatml.data.store import RecordStore
@@ -64,22 +65,67 @@ class WorkspaceConfig:
 
     @classmethod
     def from_toml(cls, text: str) -> WorkspaceConfig:
+        """Parse and check the config; a wrong type or a malformed URL raises ``ValueError``
+        naming the section and key."""
         data = tomllib.loads(text)
-        ws = data.get("workspace", {})
-        db = data.get("database", {})
-        tr = data.get("tracking", {})
-        fe = data.get("features", {})
+        sections = {}
+        for section in ("workspace", "database", "tracking", "features"):
+            value = data.get(section, {})
+            if not isinstance(value, dict):
+                raise ValueError(f"[{section}] must be a table, not {value!r}")
+            sections[section] = value
+        ws, db, tr, fe = (sections[k] for k in ("workspace", "database", "tracking", "features"))
+
+        def text_of(section: str, key: str, default: str) -> str:
+            value = sections[section].get(key, default)
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"[{section}] {key} must be a non-empty string in quotes, not "
+                                 f"{value!r}")
+            return value.strip()
+
+        seed = ws.get("seed", 20261125)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ValueError(f"[workspace] seed must be an integer, not {seed!r}")
+        database_url = text_of("database", "url", "sqlite:///coatml.db")
+        check_database_url(database_url, "[database] url")
+        tracking_uri = text_of("tracking", "uri", "sqlite:///mlflow.db")
+        check_tracking_uri(tracking_uri, "[tracking] uri")
+        del db, tr, fe
         return cls(
             name=str(ws.get("name", "coatml")),
-            seed=int(ws.get("seed", 20261125)),
-            database_url=str(db.get("url", "sqlite:///coatml.db")),
-            tracking_uri=str(tr.get("uri", "sqlite:///mlflow.db")),
-            artifacts=str(tr.get("artifacts", "mlartifacts")),
-            experiment=str(tr.get("experiment", "coatml")),
-            feature_set=str(fe.get("feature_set", "default")),
+            seed=seed,
+            database_url=database_url,
+            tracking_uri=tracking_uri,
+            artifacts=text_of("tracking", "artifacts", "mlartifacts"),
+            experiment=text_of("tracking", "experiment", "coatml"),
+            feature_set=text_of("features", "feature_set", "default"),
             extra={k: v for k, v in data.items()
                    if k not in ("workspace", "database", "tracking", "features")},
         )
+
+
+DATABASE_SCHEMES = ("sqlite://", "postgresql://", "postgresql+psycopg://")
+TRACKING_SCHEMES = ("sqlite://", "http://", "https://", "postgresql://",
+                    "postgresql+psycopg://", "file:")
+
+
+def check_database_url(url: str, where: str = "database URL") -> None:
+    """Raise ``ValueError`` unless ``url`` is a SQLite or PostgreSQL SQLAlchemy URL."""
+    if not url.startswith(DATABASE_SCHEMES):
+        hint = (f"; for a file write 'sqlite:///{url}'" if "://" not in url else "")
+        raise ValueError(f"{where} {mask_url(url)!r} is not a SQLite or PostgreSQL URL "
+                         f"(sqlite:///coatml.db, postgresql://user:password@host:5432/db){hint}")
+    if url.startswith("sqlite://") and not url.startswith("sqlite:///") and url != "sqlite://":
+        raise ValueError(f"{where} {url!r}: a SQLite URL is sqlite:///relative/path.db or "
+                         "sqlite:////absolute/path.db")
+
+
+def check_tracking_uri(uri: str, where: str = "tracking URI") -> None:
+    """Raise ``ValueError`` unless ``uri`` is a tracking URI coatml supports."""
+    if not uri.startswith(TRACKING_SCHEMES):
+        hint = (f"; for a file write 'sqlite:///{uri}'" if "://" not in uri else "")
+        raise ValueError(f"{where} {mask_url(uri)!r} is not an MLflow tracking URI "
+                         f"(sqlite:///mlflow.db or http://host:5000){hint}")
 
 
 def _resolve_sqlite(url: str, root: Path) -> str:
@@ -105,11 +151,21 @@ class Workspace:
     @property
     def database_url(self) -> str:
         url = os.environ.get("COATML_DATABASE_URL") or self.config.database_url
+        try:
+            check_database_url(url, "COATML_DATABASE_URL" if os.environ.get(
+                "COATML_DATABASE_URL") else "[database] url")
+        except ValueError as exc:
+            raise WorkspaceError(str(exc)) from None
         return _resolve_sqlite(url, self.root)
 
     @property
     def tracking_uri(self) -> str:
         uri = os.environ.get("COATML_TRACKING_URI") or self.config.tracking_uri
+        try:
+            check_tracking_uri(uri, "COATML_TRACKING_URI" if os.environ.get(
+                "COATML_TRACKING_URI") else "[tracking] uri")
+        except ValueError as exc:
+            raise WorkspaceError(str(exc)) from None
         return _resolve_sqlite(uri, self.root)
 
     @property
@@ -136,8 +192,10 @@ class Workspace:
                                  "create one with `coatml init`")
         try:
             config = WorkspaceConfig.from_toml(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, ValueError) as exc:
+        except (tomllib.TOMLDecodeError, ValueError, UnicodeDecodeError) as exc:
             raise WorkspaceError(f"{path}: cannot read config ({exc})") from None
+        except OSError as exc:
+            raise WorkspaceError(f"{path}: cannot read config ({exc.strerror})") from None
         return cls(root=root, config=config)
 
     @classmethod
@@ -160,17 +218,54 @@ class Workspace:
     @classmethod
     def init(cls, root: str | Path, database_url: str | None = None,
              tracking_uri: str | None = None) -> Workspace:
-        """Create a workspace folder with its config (an existing one is reused as is)."""
+        """Create a workspace folder with its config (an existing one is reused as is).
+
+        The database is opened before returning; when that fails (a wrong password, an
+        unreachable server, an unwritable path) the config and the folders this call created
+        are removed again, so no half-made workspace is left behind."""
+        try:
+            if database_url is not None:
+                check_database_url(database_url, "--database-url")
+            if tracking_uri is not None:
+                check_tracking_uri(tracking_uri, "--tracking-uri")
+        except ValueError as exc:
+            raise WorkspaceError(str(exc)) from None
         root = Path(root).resolve()
-        root.mkdir(parents=True, exist_ok=True)
+        if root.exists() and not root.is_dir():
+            raise WorkspaceError(f"{root} is a file, not a folder")
+        created = [p for p in (root, *root.parents) if not p.exists()]
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkspaceError(f"cannot create the workspace folder {root} "
+                                 f"({exc.strerror})") from None
         path = root / CONFIG_NAME
+        wrote_config = False
         if not path.exists():
             text = DEFAULT_CONFIG.format(name=root.name)
             if database_url:
-                text = text.replace('url = "sqlite:///coatml.db"', f'url = "{database_url}"')
+                text = text.replace('url = "sqlite:///coatml.db"',
+                                    f'url = {_toml_string(database_url)}')
             if tracking_uri:
-                text = text.replace('uri = "sqlite:///mlflow.db"', f'uri = "{tracking_uri}"')
+                text = text.replace('uri = "sqlite:///mlflow.db"',
+                                    f'uri = {_toml_string(tracking_uri)}')
             path.write_text(text, encoding="utf-8")
-        ws = cls.load(root)
-        ws.store().close()
+            wrote_config = True
+        try:
+            ws = cls.load(root)
+            ws.store().close()
+        except BaseException:
+            if wrote_config:
+                path.unlink(missing_ok=True)
+                for folder in created:  # deepest first; only those now empty
+                    with contextlib.suppress(OSError):
+                        folder.rmdir()
+            raise
         return ws
+
+
+def _toml_string(value: str) -> str:
+    """``value`` as a TOML basic string (quotes and backslashes escaped)."""
+    import json
+
+    return json.dumps(value)

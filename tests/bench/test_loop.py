@@ -34,10 +34,18 @@ def test_quick_bench_runs_the_loop(tmp_path: Path) -> None:
     result = run_bench(cfg, SimulatedLab(), out_dir=tmp_path)
     camp = result.campaigns
     assert len(camp) == len(cfg.strategies) * cfg.seeds * len(cfg.pairs)
-    for (_, _), curve in result.curves.items():
+    for (pair, name), curve in result.curves.items():
         assert curve.shape == (cfg.seeds, cfg.budget)
         assert np.all(curve >= -1e-9)
-        assert np.all(np.diff(curve, axis=1) <= 1e-9)  # regret never grows
+        # the table is read off these curves: regret at the checkpoints, experiments to target
+        rows = camp[(camp["pair"] == pair) & (camp["strategy"] == name)].sort_values("seed")
+        for k in cfg.checkpoints:
+            np.testing.assert_array_equal(rows[f"regret_at_{k}"], curve[:, k - 1])
+        best = result.best[pair]  # retention: model space is percent
+        reached = best - curve >= best - cfg.tolerance * abs(best)
+        first = np.where(reached.any(axis=1), reached.argmax(axis=1) + 1.0, np.inf)
+        np.testing.assert_array_equal(rows["experiments_to_target"], first)
+        assert np.any(curve[:, -1] < curve[:, 0])  # the campaigns improve on their start
     assert set(result.summary["strategy"]) == set(cfg.strategies)
     for name in ("table", "plot", "campaigns", "summary"):
         assert result.files[name].is_file()
@@ -84,23 +92,22 @@ def test_loop_feature_set_is_compact_and_packaged() -> None:
 def test_failed_cells_train_the_surrogate_at_the_worst_value() -> None:
     import pandas as pd
 
-    from coatml.bench.strategies import CoatmlStrategy, LoopState
+    from coatml.bench.strategies import CoatmlStrategy
+    from coatml.recommend.surrogates import failed_as_worst
 
     records = pd.DataFrame({"capacity_retention_pct": [80.0, 60.0, np.nan, np.nan],
                             "interface_resistance_ohm_cm2": [10.0, 20.0, np.nan, np.nan],
                             "cell_failed": [False, False, True, False]})
-    state = LoopState(None, pd.DataFrame(), pd.DataFrame(), "retention",
-                      "capacity_retention_pct", records=records)
-    rows = CoatmlStrategy().training_records(state)
+    rows = failed_as_worst(records, "capacity_retention_pct")
     # the failed cell takes the worst retention measured; a row without information stays empty
     assert rows["capacity_retention_pct"].tolist()[:3] == [80.0, 60.0, 60.0]
     assert np.isnan(rows["capacity_retention_pct"].iloc[3])
     assert np.isnan(records["capacity_retention_pct"].iloc[2])  # input untouched
-    state.target = "interface_resistance_ohm_cm2"
-    rows = CoatmlStrategy().training_records(state)
+    rows = failed_as_worst(records, "interface_resistance_ohm_cm2")
     assert rows["interface_resistance_ohm_cm2"].iloc[2] == 20.0  # worst = highest resistance
-    off = CoatmlStrategy(failed_as_worst=False).training_records(state)
-    assert np.isnan(off["interface_resistance_ohm_cm2"].iloc[2])
+    # the strategy hands its switch to the shared settings
+    assert CoatmlStrategy().settings().failed_as_worst
+    assert not CoatmlStrategy(failed_as_worst=False).settings().failed_as_worst
 
 
 def test_model_table_picks_the_in_loop_surrogate(tmp_path: Path) -> None:
@@ -112,9 +119,11 @@ def test_model_table_picks_the_in_loop_surrogate(tmp_path: Path) -> None:
     cfg = load_bench_config(path)
     assert cfg.estimator == "xgboost"
     assert cfg.model_params == {**FAST_MODEL_PARAMS, "n_estimators": 10}
-    assert CoatmlStrategy(estimator="xgboost")._params(1) == {**FAST_MODEL_PARAMS,
-                                                              "random_state": 1}
-    assert CoatmlStrategy()._params(4) == {"random_state": 4}
+    from coatml.recommend.surrogates import _params
+
+    assert _params(CoatmlStrategy(estimator="xgboost").settings(), 1) == {
+        **FAST_MODEL_PARAMS, "random_state": 1}
+    assert _params(CoatmlStrategy().settings(), 4) == {"random_state": 4}
 
 
 @pytest.mark.parametrize("n_space,n_target", [(5, 1), (30, 4), (768, 29), (12, 12), (7, 0)])

@@ -28,7 +28,7 @@ def test_default_config_loads_and_builds_estimator():
     cfg = load_model_config()
     assert cfg == ModelConfig.from_toml(REPO / "models" / "default.toml")
     assert cfg.tuning.n_trials >= 1 and cfg.tuning.space
-    model = cfg.make_estimator()
+    model = EnsembleRegressor(**cfg.estimator_params())
     assert isinstance(model, EnsembleRegressor)
     assert model.max_depth == cfg.max_depth and model.n_members == cfg.n_members
     # every search-space name is a real estimator parameter
@@ -42,6 +42,20 @@ def test_unknown_key_is_an_error(tmp_path):
         ModelConfig.from_toml(bad)
     bad.write_text("[tuning.space.max_depth]\nlow = 5\nhigh = 2\ntype = 'int'\n")
     with pytest.raises(ValueError, match="low"):
+        ModelConfig.from_toml(bad)
+
+
+def test_interval_scale_is_not_a_setting(tmp_path):
+    """The interval scale is fitted by grouped CV; a config of an earlier version that sets it
+    gets an error saying so, not a silently ignored key."""
+    old = tmp_path / "old.toml"
+    old.write_text("[model]\ninterval_scale = 1.0\n")
+    with pytest.raises(ValueError, match="interval_scale: .*cross-validation fits it"):
+        ModelConfig.from_toml(old)
+    assert "interval_scale" not in load_model_config().estimator_params()
+    bad = tmp_path / "tune.toml"
+    bad.write_text("[tuning.space.interval_scale]\nlow = 0.5\nhigh = 2.0\n")
+    with pytest.raises(ValueError, match="unknown estimator parameter"):
         ModelConfig.from_toml(bad)
 
 

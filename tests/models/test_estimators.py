@@ -117,9 +117,28 @@ def test_std_combines_components_and_scale():
     expected = np.sqrt(d["epistemic_std"] ** 2 + d["noise_std"] ** 2 + d["extrapolation_std"] ** 2)
     np.testing.assert_allclose(d["std"], expected, rtol=1e-6)
     assert model.noise_source_ == "out-of-bag" and model.noise_var_ > 0
-    d2 = clone(model).set_params(interval_scale=2.0).fit(X, y).predict_dist(X)
-    np.testing.assert_allclose(d2["std"], 2 * d["std"], rtol=1e-6)
     np.testing.assert_allclose(d["hi95"] - d["mean"], 1.959964 * d["std"], rtol=1e-5)
+
+
+def test_interval_scale_is_fitted_not_a_parameter():
+    X, y = _toy()
+    model = small_model().fit(X, y)
+    assert "interval_scale" not in model.get_params()
+    assert model.interval_scale_ == 1.0
+    d = model.predict_dist(X)
+    assert model.calibrate_intervals(2.0) is model
+    d2 = model.predict_dist(X)
+    np.testing.assert_allclose(d2["std"], 2 * d["std"], rtol=1e-12)
+    np.testing.assert_allclose(d2["hi68"] - d2["mean"], 2 * (d["hi68"] - d["mean"]), rtol=1e-9)
+    np.testing.assert_array_equal(d2["mean"], d["mean"])
+    np.testing.assert_array_equal(d2["noise_std"], d["noise_std"])  # components stay raw
+    assert not hasattr(clone(model), "interval_scale_")  # learned, so clone drops it
+    assert small_model().fit(X, y).interval_scale_ == 1.0  # a refit starts uncalibrated
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="interval scale"):
+            model.calibrate_intervals(bad)
+    with pytest.raises(NotFittedError):
+        small_model().calibrate_intervals(2.0)
 
 
 def test_calibration_on_heteroscedastic_synthetic_problem():
@@ -155,6 +174,50 @@ def test_save_load_round_trip(tmp_path):
     assert loaded.get_params() == model.get_params()
     pd.testing.assert_frame_equal(loaded.predict_dist(X), model.predict_dist(X))
     np.testing.assert_array_equal(loaded.predict_members(X), model.predict_members(X))
+    model.calibrate_intervals(1.7)
+    reloaded = EnsembleRegressor.load(model.save(tmp_path / "calibrated"))
+    assert reloaded.interval_scale_ == 1.7
+    pd.testing.assert_frame_equal(reloaded.predict_dist(X), model.predict_dist(X))
+
+
+def test_load_reads_a_v1_file_with_the_scale_among_the_params(tmp_path):
+    """Models registered before the scale became a fitted attribute stored it as a parameter
+    (format v1); they load with the same std."""
+    import json
+
+    X, y = _toy()
+    model = small_model().fit(X, y).calibrate_intervals(1.3)
+    path = model.save(tmp_path / "ens")
+    meta = json.loads((path / "ensemble.json").read_text())
+    meta["format"] = "coatml-ensemble-v1"
+    meta["params"]["interval_scale"] = meta.pop("interval_scale")
+    del meta["n_features_in"]
+    (path / "ensemble.json").write_text(json.dumps(meta))
+    old = EnsembleRegressor.load(path)
+    assert "interval_scale" not in old.get_params() and old.interval_scale_ == 1.3
+    pd.testing.assert_frame_equal(old.predict_dist(X), model.predict_dist(X))
+    meta["format"] = "coatml-ensemble-v0"
+    (path / "ensemble.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="v0"):
+        EnsembleRegressor.load(path)
+
+
+def test_plain_arrays_and_bad_input():
+    X, y = _toy()
+    arr = X.to_numpy()
+    model = small_model().fit(arr, y)
+    assert not hasattr(model, "feature_names_in_") and model.n_features_in_ == 4
+    assert list(model.get_feature_names_out()) == ["x0", "x1", "x2", "x3"]
+    np.testing.assert_allclose(model.predict(arr), small_model().fit(X, y).predict(X),
+                               rtol=1e-6)
+    with pytest.raises(ValueError, match="3 features, but EnsembleRegressor is expecting 4"):
+        model.predict(arr[:, :3])
+    with pytest.raises(ValueError, match="infinity"):
+        small_model().fit(np.where(arr > 0.99, np.inf, arr), y)
+    with pytest.raises(ValueError, match=r"infinity at row\(s\) \[3\]"):
+        small_model().fit(X, np.where(np.arange(len(y)) == 3, np.inf, y))
+    with pytest.raises(ValueError, match=r"non-numeric column\(s\): \['e'\]"):
+        small_model().fit(X.assign(e="LiNbO3"), y)
 
 
 def test_callable_prior_cannot_be_saved(tmp_path):

@@ -99,10 +99,48 @@ def test_bad_input_is_named() -> None:
         DescriptorGP(descriptors={"physics__coating_window_v": 1.0}).fit(X, y)
     with pytest.raises(ValueError, match="positive"):
         DescriptorGP(descriptors={"process__log10_thickness_nm": 0.0}).fit(X, y)
-    with pytest.raises(TypeError, match="DataFrame"):
-        DescriptorGP(descriptors=DESCRIPTORS).fit(X.to_numpy(), y)
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(ValueError, match=r"process__log10_thickness_nm.*array's columns"):
+        DescriptorGP(descriptors=DESCRIPTORS).fit(X.to_numpy(), y)  # an array has no names
+    with pytest.raises(ValueError, match=r"finite target values; NaN at row\(s\) \[0\]"):
         DescriptorGP(descriptors=DESCRIPTORS).fit(X, np.where(np.arange(6) == 0, np.nan, y))
+    gp = DescriptorGP(descriptors=DESCRIPTORS, n_restarts=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"lacks 1 feature.*physics__coating_oxidation_v"):
+        gp.predict(X.drop(columns="physics__coating_oxidation_v"))
+    with pytest.raises(ValueError, match="infinity"):
+        gp.predict(X.assign(physics__coating_oxidation_v=np.inf))
+
+
+def test_plain_array_uses_every_column_with_scale_one() -> None:
+    """The documented fallback: an array's columns x0, x1, ... are all descriptors, scale 1;
+    the same GP as on a named frame with those descriptors."""
+    X, y = _frame(15, seed=10)
+    arr = X[list(DESCRIPTORS)].to_numpy()
+    on_array = DescriptorGP(random_state=0).fit(arr, y)
+    assert on_array.descriptor_names_ == ["x0", "x1"] and list(on_array.scales_) == [1.0, 1.0]
+    assert not hasattr(on_array, "feature_names_in_")
+    named = DescriptorGP(descriptors={c: 1.0 for c in DESCRIPTORS}, random_state=0).fit(
+        X[list(DESCRIPTORS)], y)
+    pd.testing.assert_frame_equal(on_array.predict_dist(arr),
+                                  named.predict_dist(X[list(DESCRIPTORS)]).reset_index(drop=True))
+    with pytest.raises(ValueError, match="DEFAULT|process__log10_thickness_nm"):
+        DescriptorGP().fit(X[["ignored__column"]], y)  # a named frame needs the defaults
+
+
+def test_interval_scale_is_fitted_not_a_parameter() -> None:
+    X, y = _frame(12, seed=11)
+    gp = DescriptorGP(descriptors=DESCRIPTORS, bounds=(0.0, 100.0), random_state=0).fit(X, y)
+    assert "interval_scale" not in gp.get_params() and gp.interval_scale_ == 1.0
+    before, draws = gp.predict_dist(X), gp.predict_members(X)
+    assert gp.calibrate_intervals(1.5) is gp
+    after = gp.predict_dist(X)
+    np.testing.assert_allclose(after["std"], 1.5 * before["std"], rtol=1e-12)
+    np.testing.assert_array_equal(after["mean"], before["mean"])
+    assert np.all(after["hi95"] > before["hi95"]) and np.all(after["lo95"] < before["lo95"])
+    spread = gp.predict_members(X) - gp.predict(X)
+    assert np.abs(spread).mean() > np.abs(draws - gp.predict(X)).mean()
+    assert not hasattr(clone(gp), "interval_scale_")
+    with pytest.raises(ValueError, match="interval scale"):
+        gp.calibrate_intervals(0.0)
 
 
 def test_default_descriptors_are_loop_features() -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
+import pytest
+from sklearn.base import clone
 
 from coatml.models.config import SearchSpace, TuningConfig
 from coatml.models.tuning import dataset_hash, study_name_for, tune
-from coatml.models.validation import make_groups
+from coatml.models.validation import cross_validate_model, make_groups
 from tests.models.conftest import small_model, synthetic_records
 
 SPACE = (
@@ -33,12 +34,18 @@ def test_tuning_resumes_and_trials_accumulate(tmp_path):
     assert first.study_name == study_name_for("capacity_retention_pct", dataset_hash(X, y, g))
     assert set(first.best_params) == {"max_depth", "learning_rate"}
     assert 1 <= first.best_params["max_depth"] <= 3
+    first_trials = [(t.params, t.value) for t in first.study.trials]
     second = tune(base, X, y, g, storage=url, target="capacity_retention_pct", config=cfg)
     assert second.study_name == first.study_name
     assert second.n_trials_total == 6
-    assert second.best_rmse <= first.best_rmse
+    # resumed, not restarted: the study's first three trials are the first run's, unchanged
+    trials = second.study.trials
+    assert [(t.params, t.value) for t in trials[:3]] == first_trials
+    assert second.best_rmse == min(t.value for t in trials if t.state.name == "COMPLETE")
     # the best value is a real grouped-CV RMSE of the stored best params
-    assert np.isfinite(second.best_rmse) and second.best_rmse > 0
+    cv = cross_validate_model(lambda: clone(base).set_params(**second.best_params), X, y, g,
+                              baselines=False)
+    assert second.best_rmse == pytest.approx(cv.metrics["model"]["rmse"], rel=1e-9)
 
 
 def test_other_data_gets_other_study(tmp_path):

@@ -47,6 +47,11 @@ def test_ucb_is_monotone_in_beta() -> None:
     for lo, hi in zip(scores, scores[1:], strict=False):
         assert np.all(hi >= lo)
     assert np.all(scores[-1] > scores[0])
+    # beta trades mean for spread: the best mean wins without exploration, a wider one with
+    # it; a bound under the floor (the worst observed, 50) scores 0
+    assert np.argmax(scores[0]) == 1 and np.argmax(scores[-1]) == 0
+    np.testing.assert_allclose(scores[-1][:2] - scores[1][:2], 3.0 * np.array([5.0, 1.0]))
+    assert scores[1][2] == 0.0 and scores[-1][2] == pytest.approx(40.0 + 4 * 9.0 - 50.0)
 
 
 def _members_block(seed: int = 0) -> PredictionBlock:

@@ -58,7 +58,7 @@ def test_batch_is_in_the_record_schema_with_empty_targets(spec, models, observed
     assert batch["proposal_id"].is_unique
     assert (batch["data_kind"] == "lab").all()
     assert batch["source"].str.startswith("coatml proposal ").all()
-    assert {f"pred_{RET}_mean", f"pred_{RET}_std", f"pred_{RES}_mean", "acq_score"} <= set(
+    assert {f"pred_{RET}", f"pred_{RET}_std", f"pred_{RES}", "acq_score"} <= set(
         batch.columns)
     assert batch["acq_score"].notna().all() and (batch["acq_score"] >= 0).all()
     table = validate_frame(batch.copy().set_axis(range(2, 6)), source_name="batch")

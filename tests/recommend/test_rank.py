@@ -273,13 +273,56 @@ def test_table_top_features_are_the_largest_shap_values(ranked: dict, models: di
 
 
 @pytest.mark.parametrize("objective", ["both", "retention", "resistance"])
-def test_rank_plot_writes_a_png(ranked: dict, tmp_path: Path, objective: str) -> None:
+def test_rank_plot_writes_a_png(ranked: dict, tmp_path: Path, objective: str,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from matplotlib.figure import Figure
     from matplotlib.image import imread
 
+    saved: list = []
+    original = Figure.savefig
+
+    def keep(fig: Figure, *args, **kwargs):
+        saved.append(fig)
+        return original(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
     path = ranked[objective].plot(tmp_path / f"{objective}.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     height, width = imread(path).shape[:2]
     assert width >= 7.5 * 150 and height >= 3.0 * 150
+    # what the figure shows: the table's numbers
+    (ax,) = saved[0].axes
+    table = ranked[objective].table
+    if objective == "both":
+        x = table["resistance_ohm_cm2_median"].to_numpy(dtype=float)
+        y = table["retention_pct_mean"].to_numpy(dtype=float)
+        shown = np.vstack([c.get_offsets() for c in ax.collections
+                           if not str(c.get_label()).startswith(("Pareto", "_"))])
+        assert len(shown) == len(table)
+        np.testing.assert_allclose(np.sort(shown[:, 0]), np.sort(x))
+        np.testing.assert_allclose(shown[np.lexsort(shown.T[::-1])],
+                                   np.column_stack([x, y])[np.lexsort((y, x))])
+        front = (table["pareto_rank"] == 1).to_numpy()
+        (line,) = [line for line in ax.lines if line.get_color() == "tab:red"]
+        order = np.argsort(x[front])
+        np.testing.assert_allclose(line.get_xydata(),
+                                   np.column_stack([x[front][order], y[front][order]]))
+        assert ax.get_xscale() == "log"
+    else:
+        prefix, centre = {"retention": ("retention_pct", "mean"),
+                          "resistance": ("resistance_ohm_cm2", "median")}[objective]
+        top = table.head(30)
+        bars68 = ax.collections[1].get_segments()  # hlines: 95 % first, then 68 %
+        np.testing.assert_allclose([seg[:, 0] for seg in bars68],
+                                   top[[f"{prefix}_lo68", f"{prefix}_hi68"]].to_numpy(float))
+        centres = np.vstack([c.get_offsets() for c in ax.collections[2:]])
+        np.testing.assert_allclose(np.sort(centres[:, 0]),
+                                   np.sort(top[f"{prefix}_{centre}"].to_numpy(float)))
+        labels = [t.get_text().split("  (")[0] for t in ax.get_yticklabels()]
+        top_down = [label for _, label in sorted(zip(ax.get_yticks(), labels, strict=True),
+                                                 reverse=True)]
+        assert top_down == top["coating"].tolist()  # the best row on top
+        assert ax.get_xscale() == ("log" if objective == "resistance" else "linear")
 
 
 def test_bad_objective_and_missing_model_are_rejected(models: dict) -> None:
@@ -296,7 +339,6 @@ def test_fast_ensemble_mean_and_shap_with_a_prior_margin(sim_records: pd.DataFra
     from coatml.features.pipeline import RecordFeaturizer
     from coatml.models.estimators import EnsembleRegressor
     from coatml.recommend.explain import shap_from_features
-    from coatml.recommend.rank import ensemble_mean
 
     recipes, _ = space
     rows = sim_records[sim_records[RETENTION].notna()]
@@ -309,7 +351,7 @@ def test_fast_ensemble_mean_and_shap_with_a_prior_margin(sim_records: pd.DataFra
     assert prior in X.columns
     ens = EnsembleRegressor(n_members=3, n_estimators=30, prior=prior).fit(
         X, rows[RETENTION].to_numpy())
-    np.testing.assert_array_equal(ensemble_mean(ens, Xq), ens.predict(Xq))
+    np.testing.assert_array_equal(ens.predict_mean_float32(Xq), ens.predict(Xq))
     members = ens.predict_members(Xq)
     shap = shap_from_features(ens, Xq, member=1)
     np.testing.assert_allclose(shap.prediction().to_numpy(), members[1], atol=2e-4)

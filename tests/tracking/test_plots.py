@@ -1,4 +1,5 @@
-"""Diagnostic figures: real PNGs of the promised size and resolution; calibration maths."""
+"""Diagnostic figures: real PNGs of the promised size and resolution, what the figures show
+(their axes' data), calibration maths."""
 
 from __future__ import annotations
 
@@ -41,7 +42,37 @@ def test_parity_plot_log_scale_accepts_decades(tmp_path: Path) -> None:
     y = np.logspace(0, 3, 20)
     out = plots.parity_plot(y, y * 1.2, y * 0.1, tmp_path / "p.png",
                             quantity="Interface resistance", unit="Ω·cm²", log_scale=True)
-    assert out.stat().st_size > 10_000
+    assert png_size(out) == (5 * plots.DPI, 5 * plots.DPI)
+    fig = plots.parity_figure(y, y * 1.2, y * 0.1, quantity="Interface resistance",
+                              unit="Ω·cm²", log_scale=True)
+    ax = fig.axes[0]
+    assert (ax.get_xscale(), ax.get_yscale()) == ("log", "log")
+    points = ax.containers[0].lines[0].get_xydata()
+    np.testing.assert_allclose(points, np.column_stack([y, 1.2 * y]))
+    lo, hi = ax.get_xlim()
+    assert lo < 1.0 and hi > 1.2e3 and hi / lo < 1e4  # every point shown, by about a decade
+
+
+def test_parity_figure_shows_the_finite_points_bars_and_the_one_to_one_line() -> None:
+    y = np.array([50.0, 60.0, 70.0, np.nan, 80.0])
+    mean = np.array([52.0, 58.0, 75.0, 60.0, np.nan])
+    std = np.array([1.0, np.nan, 3.0, 1.0, 1.0])
+    fig = plots.parity_figure(y, mean, std, quantity="Capacity retention", unit="%")
+    ax = fig.axes[0]
+    data_line, _, (bars,) = ax.containers[0].lines
+    np.testing.assert_allclose(data_line.get_xydata(), [[50, 52], [60, 58], [70, 75]])
+    # error bars: one std each, a missing std drawn with zero length
+    segments = [np.asarray(seg) for seg in bars.get_segments()]
+    np.testing.assert_allclose([seg[:, 1] for seg in segments],
+                               [[51, 53], [58, 58], [72, 78]])
+    diagonal = [line for line in ax.lines if line.get_label() == "1:1"]
+    assert len(diagonal) == 1
+    xs, ys = diagonal[0].get_data()
+    np.testing.assert_allclose(xs, ys)
+    assert xs[0] <= 50 and xs[-1] >= 78 and ax.get_xlim() == ax.get_ylim()
+    text = ax.texts[0].get_text()
+    assert text == f"n = 3\nRMSE = {np.sqrt((4 + 4 + 25) / 3):.3g} %"
+    assert ax.get_xlabel() == "Measured capacity retention (%)"
 
 
 def test_importance_plot_shows_at_most_top_n(tmp_path: Path) -> None:
@@ -51,6 +82,11 @@ def test_importance_plot_shows_at_most_top_n(tmp_path: Path) -> None:
     assert w == 7 * plots.DPI
     # Height grows with the number of bars: 20 bars, not 50.
     assert h == round((0.32 * 20 + 1.2) * plots.DPI)
+    imp["not a number"] = float("nan")
+    ax = plots.importance_figure(imp, top_n=20).axes[0]
+    widths = [bar.get_width() for bar in ax.patches]
+    assert widths == [float(i) for i in range(30, 50)]  # the top 20, largest on top
+    assert [t.get_text() for t in ax.get_yticklabels()] == [f"feature {i}" for i in range(30, 50)]
 
 
 def test_coverage_curve_of_gaussian_errors_matches_levels() -> None:
@@ -78,3 +114,19 @@ def test_calibration_plot_writes_png(tmp_path: Path) -> None:
     out = plots.calibration_plot(y, np.zeros(200), np.ones(200), tmp_path / "c.png",
                                  interval_points={0.68: 0.7, 0.95: 0.94})
     assert png_size(out) == (5 * plots.DPI, 5 * plots.DPI)
+
+
+def test_calibration_figure_plots_the_coverage_curve_and_the_reported_points() -> None:
+    rng = np.random.default_rng(6)
+    y = rng.standard_normal(300)
+    std = np.full(300, 0.5)  # overconfident: the curve must lie under the diagonal
+    fig = plots.calibration_figure(y, np.zeros(300), std, interval_points={0.95: 0.9,
+                                                                           0.68: 0.4})
+    lines = {line.get_label(): line for line in fig.axes[0].lines}
+    levels, observed = plots.coverage_curve(y, np.zeros(300), std)
+    curve = lines["Gaussian intervals (mean ± z·std)"].get_xydata()
+    np.testing.assert_allclose(curve, np.column_stack([100 * levels, 100 * observed]))
+    assert np.all(curve[:, 1] < curve[:, 0])
+    np.testing.assert_allclose(lines["ideal"].get_xydata(), [[0, 0], [100, 100]])
+    np.testing.assert_allclose(lines["reported intervals (CV report)"].get_xydata(),
+                               [[68, 40], [95, 90]])

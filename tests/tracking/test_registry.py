@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -83,8 +84,35 @@ def test_logged_model_holds_no_pickle(tracker, trained_retention) -> None:
     assert "MLmodel" in files and "coatml_model.json" in files and "ensemble.json" in files
     assert not [f for f in files if f.endswith((".pkl", ".pickle", ".cloudpickle"))], files
     requirements = next(ws.rglob("requirements.txt")).read_text()
-    assert "xgboost==" in requirements and "mlflow==" in requirements
+    # XGBoost is pinned under the distribution that provides it (xgboost-cpu by default)
+    assert re.search(r"(?m)^xgboost(-cpu)?==", requirements) and "mlflow==" in requirements
     assert run.log_model_seconds is not None and run.log_model_seconds > 0
+
+
+def test_registration_prints_no_mlflow_notices(tracker, trained_retention, capfd) -> None:
+    # MLflow prints "Registered model ... already exists" for the model coatml creates just
+    # before, and "Created version ..."; coatml reports the version in its own line.
+    capfd.readouterr()
+    first = register_and_maybe_promote(tracker, log(tracker, trained_retention))
+    second = register_and_maybe_promote(tracker, log(tracker, trained_retention))
+    out = capfd.readouterr()
+    assert (first.version, second.version) == ("1", "2")
+    printed = out.out + out.err
+    assert "already exists" not in printed and "Created version" not in printed, printed
+    assert "Successfully registered" not in printed, printed
+
+
+def test_other_stderr_lines_inside_registration_pass_through(capsys) -> None:
+    import sys
+
+    from coatml.tracking.registry import _without_registration_notices
+
+    with _without_registration_notices():
+        print("Registered model 'coatml-x' already exists. Creating a new version of this "
+              "model...", file=sys.stderr)
+        print("WARNING mlflow: something a user must see", file=sys.stderr)
+        print("Created version '3' of model 'coatml-x'.", file=sys.stderr)
+    assert capsys.readouterr().err == "WARNING mlflow: something a user must see\n"
 
 
 def test_worse_or_equal_stays_challenger_and_better_becomes_champion(

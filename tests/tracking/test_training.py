@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -76,13 +77,47 @@ def test_train_registers_champion_and_unchanged_retrain_keeps_it(literature_ws: 
 
     second = train_target(literature_ws, TrainOptions("capacity_retention_pct", fast=True,
                                                       config_path=config))
-    assert not second.promotion.promoted
-    assert "challenger" in second.promotion.reason or "not" in second.promotion.reason
+    kept = second.promotion
+    assert not kept.promoted
+    assert kept.champion_version == str(first.promotion.version)
+    assert kept.value is not None and kept.champion_value is not None
+    assert kept.value >= kept.champion_value  # lower RMSE is better: it did not beat it
+    assert kept.reason.startswith(f"v{kept.version} tagged challenger: {kept.metric} ")
     from coatml.tracking.registry import list_models
 
     listing = list_models(tracker_for(literature_ws), "capacity_retention_pct")
     champion = listing[listing["aliases"].astype(str).str.contains("champion")]
     assert champion["version"].astype(str).tolist() == [str(first.promotion.version)]
+
+
+def test_champion_carries_the_cv_interval_scale_as_a_fitted_attribute(
+        literature_ws: Workspace, first_training) -> None:
+    """The registered model's std is the refitted ensemble's std times the grouped-CV factor
+    (the numbers the former ``interval_scale`` parameter gave), and the factor is no longer
+    logged or stored as a hyper-parameter."""
+    from coatml.models.estimators import EnsembleRegressor
+    from coatml.models.targets import get_target
+    from coatml.tracking.registry import load_champion
+
+    factor = first_training.report.interval_scale_factor
+    assert np.isfinite(factor) and factor > 0 and factor != 1.0
+    assert "interval_scale" not in first_training.params
+    run = tracker_for(literature_ws).client().get_run(first_training.run.run_id)
+    assert "model.interval_scale" not in run.data.params
+    assert float(run.data.metrics["cv_interval_scale_factor"]) == pytest.approx(factor)
+
+    champion = load_champion(tracker_for(literature_ws), "capacity_retention_pct").python_model
+    assert champion.ensemble_.interval_scale_ == pytest.approx(factor, rel=1e-12)
+    with literature_ws.store() as store:
+        records = store.to_frame()
+    rows = records.loc[records["capacity_retention_pct"].notna()]
+    X = champion.featurize(rows)
+    y = get_target("capacity_retention_pct").forward(
+        rows["capacity_retention_pct"].to_numpy(dtype=float))
+    raw = EnsembleRegressor(**first_training.params).fit(X, y).predict_dist(X)
+    served = champion.ensemble_.predict_dist(X)
+    np.testing.assert_allclose(served["std"], factor * raw["std"], rtol=1e-6)
+    np.testing.assert_allclose(served["mean"], raw["mean"], rtol=1e-6)
 
 
 def test_too_few_records_says_how_many(tmp_path: Path) -> None:
@@ -96,15 +131,19 @@ def test_too_few_records_says_how_many(tmp_path: Path) -> None:
     with pytest.raises(InsufficientDataError) as info:
         train_target(ws, TrainOptions("capacity_retention_pct", trials=0))
     message = str(info.value)
-    assert "3 of 3 records carry a value" in message and "at least 8" in message
+    assert "3 of 3 record(s) carry a value" in message and "at least 8" in message
 
 
 def test_resistance_trains_on_literature(literature_ws: Workspace) -> None:
     outcome = train_target(literature_ws, TrainOptions("interface_resistance_ohm_cm2", trials=0,
                                                        config_path=str(literature_ws.root /
                                                                        "small.toml")))
-    shipped = load_literature().records
-    assert outcome.n_with_target == int(shipped["interface_resistance_ohm_cm2"].notna().sum())
+    with literature_ws.store() as store:
+        stored = store.to_frame()
+    expected = int(pd.to_numeric(stored["interface_resistance_ohm_cm2"], errors="coerce")
+                   .notna().sum())
+    assert expected >= 9  # the review's values at least
+    assert outcome.n_with_target == expected
     assert outcome.promotion.promoted
 
 
@@ -131,10 +170,10 @@ def test_cli_models_list_show_and_predict(literature_ws: Workspace, first_traini
     result = runner.invoke(app, ["predict", str(recipes), "--out", str(out), "-w", ws])
     assert result.exit_code == 0, result.output
     preds = pd.read_csv(out)
-    for col in ("mean", "std", "lo68", "hi68", "lo95", "hi95"):
-        assert preds[f"pred_capacity_retention_pct_{col}"].notna().all()
+    for col in ("", "_std", "_lo68", "_hi68", "_lo95", "_hi95"):
+        assert preds[f"pred_capacity_retention_pct{col}"].notna().all()
     assert (preds["pred_capacity_retention_pct_lo95"]
-            <= preds["pred_capacity_retention_pct_mean"]).all()
+            <= preds["pred_capacity_retention_pct"]).all()
 
 
 def test_predict_names_the_bad_row(literature_ws: Workspace, first_training,

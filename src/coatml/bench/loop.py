@@ -83,11 +83,17 @@ class BenchConfig:
 
 def load_bench_config(path: str | Path | None = None, quick: bool = False,
                       **overrides: Any) -> BenchConfig:
-    """Read a bench TOML (``[bench]`` table) over the defaults; ``overrides`` win."""
+    """Read a bench TOML (``[bench]`` table) over the defaults; ``overrides`` win. Without
+    ``path`` the packaged defaults (``coatml/bench/data/bench.toml``, the same file as
+    ``experiments/bench.toml``) are read, wherever the command runs."""
+    from importlib import resources
+
     cfg = BenchConfig()
     values: dict[str, Any] = {}
-    if path is not None:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    text = (Path(path).read_text(encoding="utf-8") if path is not None else
+            resources.files("coatml.bench.data").joinpath("bench.toml").read_text("utf-8"))
+    if text:
+        data = tomllib.loads(text)
         values = dict(data.get("bench", data))
         if "model" in data:
             model = dict(data["model"])

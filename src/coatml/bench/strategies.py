@@ -18,23 +18,16 @@ simulated results.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from coatml.exceptions import InsufficientDataError
+from coatml.models.config import FAST_MODEL_PARAMS
 
-__all__ = ["CoatmlStrategy", "GreedyStrategy", "LoopState", "RandomStrategy", "TPEStrategy",
-           "make_strategy"]
-
-#: Small, fast ensemble settings for retraining inside the loop (project choice, not tuned).
-FAST_MODEL_PARAMS: dict[str, Any] = {
-    "n_members": 4, "n_estimators": 50, "learning_rate": 0.15, "max_depth": 3,
-    "min_child_weight": 1.0, "reg_lambda": 1.0, "subsample": 0.9, "colsample_bytree": 0.8,
-}
+__all__ = ["FAST_MODEL_PARAMS", "CoatmlStrategy", "GreedyStrategy", "LoopState",
+           "RandomStrategy", "TPEStrategy", "make_strategy"]
 
 #: Feature set of the in-loop surrogate (``features/loop.toml``).
 LOOP_FEATURE_SET = "loop"
@@ -104,45 +97,24 @@ class CoatmlStrategy(LoopStrategy):
     failed_as_worst: bool = True
     name: ClassVar[str] = "coatml"
 
-    def _params(self, seed: int) -> dict[str, Any]:
-        base = self.model_params
-        if base is None:
-            base = dict(FAST_MODEL_PARAMS) if self.estimator == "xgboost" else {}
-        return {**base, "random_state": int(seed)}
+    def settings(self) -> Any:
+        """The :class:`~coatml.recommend.surrogates.PairGPSettings` this strategy runs (the
+        ones ``coatml propose --surrogate gp`` ships)."""
+        from coatml.recommend.surrogates import PairGPSettings
 
-    def training_records(self, state: LoopState) -> pd.DataFrame:
-        """The campaign's records as the surrogate sees them (see ``failed_as_worst``)."""
-        from coatml.recommend.surrogates import failed_as_worst
-
-        if not self.failed_as_worst:
-            return state.records
-        return failed_as_worst(state.records, state.target)
+        return PairGPSettings(noise_free=self.noise_free, failed_as_worst=self.failed_as_worst,
+                              estimator=self.estimator, params=self.model_params,
+                              feature_set=self.feature_set)
 
     def ask(self, state, n, seed):
-        from coatml.models.surrogate import RecordModel
-        from coatml.recommend.feasibility import FeasibilityModel
-        from coatml.recommend.propose import Constraints, propose
+        from coatml.recommend.propose import Constraints
+        from coatml.recommend.surrogates import propose_with_pair_gp
 
-        params = self._params(seed)
-        models = None
-        try:
-            with warnings.catch_warnings():
-                from coatml.features.process import PrecursorWarning
-
-                warnings.simplefilter("ignore", PrecursorWarning)
-                model = RecordModel(state.target, feature_set=self.feature_set,
-                                    estimator_params=params, estimator=self.estimator
-                                    ).fit(self.training_records(state))
-            models = {state.target: model}
-        except InsufficientDataError:
-            models = None  # too few working cells yet: space-filling design
-        feas = FeasibilityModel(random_state=seed).fit(
-            state.records, features=state.features.loc[state.records.index])
-        proposal = propose(state.spec, models, state.objective, n, self.acquisition,
-                           Constraints(max_per_coating=self.max_per_coating), seed,
-                           observed=state.records, feasibility=feas, space=state.space,
-                           feature_cache=state.features, exclude_index=state.run,
-                           batch_id=f"bench-{seed}", noise_free=self.noise_free)
+        proposal = propose_with_pair_gp(
+            state.spec, state.records, state.objective, n, self.acquisition,
+            Constraints(max_per_coating=self.max_per_coating), seed, self.settings(),
+            features=state.features, space=state.space, exclude_index=state.run,
+            batch_id=f"bench-{seed}")
         return [int(i) for i in proposal.space_index]
 
 

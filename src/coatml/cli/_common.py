@@ -45,14 +45,46 @@ def configure_width() -> None:
         con._width = None if con.is_terminal else 160
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(value: object) -> str:
+    """``value`` as text safe to show in a terminal: control characters (an escape sequence
+    that would recolour, move the cursor or retitle the terminal) are shown as ``\\xNN``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+
+
+def esc(value: object) -> str:
+    """``value`` for interpolation into a rich markup string: markup brackets escaped
+    (``Li[/x]`` is shown as typed instead of crashing the printer) and control characters made
+    visible (:func:`printable`)."""
+    from rich.markup import escape
+
+    return escape(printable(value))
+
+
+def print_error(message: object, code_hint: str = "") -> None:
+    """``error: <message>`` on stderr; the message is shown as typed (no markup)."""
+    err_console.print(f"[bold red]error:[/] {esc(message)}{code_hint}", highlight=False,
+                      soft_wrap=True)
+
+
+def warn(message: object) -> None:
+    """``warning: <message>`` on stderr."""
+    err_console.print(f"[yellow]warning:[/] {esc(message)}", highlight=False, soft_wrap=True)
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print ``message`` as an error on stderr and exit with ``code`` (2: bad input)."""
+    print_error(message)
     raise typer.Exit(code)
 
 
 def redact(url: str) -> str:
     """Hide a password in a database URL before printing it."""
-    return re.sub(r"(://[^:/@]+:)[^@]+@", r"\1***@", url)
+    from coatml.exceptions import mask_url
+
+    return mask_url(url)
 
 
 def workspace(explicit: Path | None = None) -> Workspace:
@@ -62,16 +94,17 @@ def workspace(explicit: Path | None = None) -> Workspace:
 
 
 def report_ingest(result: IngestResult) -> None:
+    name = esc(result.source_name)
     for warning in result.warnings:
-        err_console.print(f"[yellow]warning:[/] {result.source_name}: {warning}", highlight=False)
+        warn(f"{result.source_name}: {warning}")
     if result.ignored_columns:
-        console.print(f"{result.source_name}: ignored columns "
-                      f"{', '.join(result.ignored_columns)}")
+        console.print(f"{name}: ignored columns "
+                      f"{esc(', '.join(result.ignored_columns))}", highlight=False)
     if result.already_present:
-        console.print(f"{result.source_name}: already added (same content); nothing to do")
+        console.print(f"{name}: already added (same content); nothing to do", highlight=False)
     else:
         skipped = f", {result.n_skipped} already stored" if result.n_skipped else ""
-        console.print(f"{result.source_name}: added {result.n_added} records{skipped}")
+        console.print(f"{name}: added {result.n_added} records{skipped}", highlight=False)
 
 
 def add_literature(ws: Workspace) -> None:
@@ -86,10 +119,11 @@ def print_frame(frame: pd.DataFrame, title: str = "", max_width: int = 40) -> No
     import math
 
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, header_style="bold")
+    table = Table(title=Text(printable(title)) if title else None, header_style="bold")
     for position, col in enumerate(frame.columns):
-        table.add_column(str(col), overflow="fold", max_width=max_width,
+        table.add_column(Text(printable(col)), overflow="fold", max_width=max_width,
                          no_wrap=position == 0)
     for _, row in frame.iterrows():
         cells = []
@@ -101,12 +135,13 @@ def print_frame(frame: pd.DataFrame, title: str = "", max_width: int = 40) -> No
             else:
                 text = str(value)
                 cells.append("" if text in ("<NA>", "nan", "None") else text)
-        table.add_row(*cells)
+        table.add_row(*(Text(printable(cell)) for cell in cells))
     console.print(table)
 
 
 def print_record(row: pd.Series) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     from coatml.data.schema import COLUMN_BY_NAME
 
@@ -116,7 +151,8 @@ def print_record(row: pd.Series) -> None:
     table.add_column("unit")
     for name, value in row.items():
         text = "" if value is None or str(value) in ("<NA>", "nan", "NaT", "None") else str(value)
-        table.add_row(str(name), text, COLUMN_BY_NAME[str(name)].unit)
+        table.add_row(Text(printable(name)), Text(printable(text)),
+                      COLUMN_BY_NAME[str(name)].unit)
     console.print(table)
 
 
@@ -131,7 +167,7 @@ def print_summary(ws: Workspace) -> None:
     s = summarise(frame)
     console.print(f"[bold]{s.n_records} records[/]: {s.n_coated} coated, {s.n_bare} bare "
                   f"controls, {s.n_pairs} coated/bare pairs; by kind: "
-                  + ", ".join(f"{k} {v}" for k, v in s.by_kind.items()))
+                  + esc(", ".join(f"{k} {v}" for k, v in s.by_kind.items())), highlight=False)
     print_frame(s.targets, title="Records carrying each target / outcome")
     for title, series in (("electrode", s.by_electrode), ("electrolyte", s.by_electrolyte),
                           ("coating", s.by_coating)):

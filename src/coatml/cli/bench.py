@@ -13,7 +13,7 @@ from coatml.cli._common import console, fail
 
 def bench_cmd(
     config: Annotated[Path | None, typer.Option(
-        help="Bench TOML (default: experiments/bench.toml when present).")] = None,
+        help="Bench TOML (default: the packaged experiments/bench.toml).")] = None,
     quick: Annotated[bool, typer.Option(
         "--quick", help="Few seeds, one pair, short budget: a smoke test.")] = False,
     seeds: Annotated[int | None, typer.Option(help="Seeds per pair and strategy.")] = None,
@@ -32,8 +32,6 @@ def bench_cmd(
     from coatml.bench.loop import load_bench_config, load_simulator, run_bench
     from coatml.exceptions import WorkspaceError
 
-    if config is None and Path("experiments/bench.toml").is_file():
-        config = Path("experiments/bench.toml")
     try:
         cfg = load_bench_config(
             config, quick=quick, seeds=seeds, budget=budget,

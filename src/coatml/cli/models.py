@@ -35,7 +35,8 @@ def train(
 
 
 def run_training(ws, targets: list[str], trials: int | None = None, fast: bool = False,
-                 config: Path | None = None, allow_insufficient: bool = False) -> list:
+                 config: Path | None = None, allow_insufficient: bool = False,
+                 learning_curve_fractions: tuple[float, ...] | None = None) -> list:
     """Train each target with a progress display; print the CV report and promotion."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -59,10 +60,11 @@ def run_training(ws, targets: list[str], trials: int | None = None, fast: bool =
             try:
                 outcome = train_target(ws, TrainOptions(
                     target=name, trials=trials, fast=fast,
-                    config_path=str(config) if config else None), progress=progress)
+                    config_path=str(config) if config else None,
+                    learning_curve_fractions=learning_curve_fractions), progress=progress)
             except InsufficientDataError as exc:
                 if allow_insufficient:
-                    console.print(f"[yellow]skipped:[/] {exc}")
+                    console.print(f"[yellow]skipped:[/] {_common.esc(exc)}")
                     continue
                 raise
         outcomes.append(outcome)
@@ -87,7 +89,7 @@ def print_outcome(outcome) -> None:
     console.print(rep.summary(), highlight=False)
     promo = outcome.promotion
     colour = "green" if promo.promoted else "yellow"
-    console.print(f"[{colour}]{promo.reason}[/]", highlight=False)
+    console.print(f"[{colour}]{_common.esc(promo.reason)}[/]", highlight=False)
     console.print(f"MLflow run {outcome.run.run_id} ("
                   + ", ".join(f"{k} {v:.1f} s" for k, v in outcome.seconds.items()) + ")")
 
@@ -142,7 +144,7 @@ def models_promote(
 
     _common.quiet_libraries()
     result = promote(tracker_for(_common.workspace(workspace)), name, version)
-    console.print(result.reason)
+    console.print(result.reason, markup=False, highlight=False)
 
 
 def predict(
@@ -152,21 +154,78 @@ def predict(
                                                   "outputs/<name>-predictions.csv)")] = None,
     workspace: workspace_option = None,
 ) -> None:
-    """Predict both targets with the champion models: mean, std and 68/95 % intervals."""
-    from coatml.recommend.predict import predict_file
+    """Predict both targets with the champion models: the median (pred_<target>), 68/95 %
+    intervals and the std (for resistance in decades, with the log-normal mean labelled).
+
+    The recipes are validated like ``coatml data add`` (units, numbers, ranges, formulas)
+    before any model runs; a source column is not needed."""
+    from coatml.data.validation import read_table_text, validate_prediction_input
+    from coatml.exceptions import ModelNotFoundError
+    from coatml.recommend.predict import predict_records
     from coatml.tracking.training import tracker_for
 
     _common.quiet_libraries()
     ws = _common.workspace(workspace)
-    frame, missing = predict_file(file, tracker_for(ws))
-    for target, message in missing.items():
-        console.print(f"[yellow]{target}:[/] {message}", highlight=False)
     target_path = out or ws.outputs_dir / f"{file.stem}-predictions.csv"
+    if target_path.is_dir() or not target_path.parent.is_dir():
+        fail(f"--out {target_path}: name a file in an existing folder")
+    raw, _ = read_table_text(file)
+    table = validate_prediction_input(raw, str(file))
+    for warning in table.warnings:
+        _common.warn(f"{file}: {warning}")
+    keep = [c for c in table.records.columns
+            if c in raw.columns or c in ("coating", "thickness_nm")]
+    tracker = tracker_for(ws)
+    try:
+        frame, missing = predict_records(table.records[keep], tracker, source=str(file))
+    except ModelNotFoundError as exc:
+        fail(f"{exc}:\n  " + "\n  ".join(_champion_problems(tracker)))
+    for target, message in missing.items():
+        _common.warn(f"{target}: {message}")
     frame.to_csv(target_path, index=False)
-    shown = [c for c in frame.columns if c.startswith("pred_") and c.endswith(("_mean",
-                                                                                "_std"))]
-    _common.print_frame(frame[["coating", *shown]].head(30), title="Predictions (first 30)")
-    console.print(f"Wrote {len(frame)} predictions to {target_path}")
+    from coatml.data.schema import TARGETS
+
+    shown = [c for t in TARGETS for c in (f"pred_{t}", f"pred_{t}_lo68", f"pred_{t}_hi68")
+             if c in frame.columns]
+    names = [c for c in ("electrode", "electrolyte", "coating") if c in frame.columns]
+    _common.print_frame(frame[[*names, *shown]].head(30), title="Predictions (first 30)")
+    console.print(f"Wrote {len(frame)} predictions to {_common.esc(target_path)}",
+                  highlight=False)
+
+
+def _champion_problems(tracker) -> list[str]:
+    """Why each target's champion cannot be loaded (empty for those that load)."""
+    from coatml.exceptions import ModelNotFoundError
+    from coatml.tracking.registry import load_champion
+
+    reasons = []
+    for target in TARGET_CHOICES:
+        try:
+            load_champion(tracker, target)
+        except ModelNotFoundError as exc:
+            reasons.append(f"{target}: {exc}")
+    return reasons
+
+
+@models_app.command("trust")
+def models_trust(
+    name: Annotated[str, typer.Argument(help="Registered model name, e.g. "
+                                             "coatml-capacity_retention_pct")],
+    version: Annotated[str, typer.Argument(help="Version whose current files to trust")],
+    workspace: workspace_option = None,
+) -> None:
+    """Record the sha256 of a version's current files as its content hash.
+
+    Loading checks that hash and refuses changed files. Versions registered before coatml
+    recorded hashes have none and are refused until trusted; only trust files you have
+    checked (or retrain instead)."""
+    from coatml.tracking.registry import trust_model
+    from coatml.tracking.training import tracker_for
+
+    _common.quiet_libraries()
+    digest = trust_model(tracker_for(_common.workspace(workspace)), name, version)
+    console.print(f"{_common.esc(name)} v{_common.esc(version)}: content hash recorded "
+                  f"(sha256 {digest[:16]}...)", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from coatml.cli import _common
+from coatml.cli import _options as o
 from coatml.cli._common import console, err_console, fail, workspace_option
 
 if TYPE_CHECKING:
@@ -16,63 +17,33 @@ if TYPE_CHECKING:
 campaign_app = typer.Typer(help="Keep a lab loop: propose, measure, add, retrain, propose.",
                            no_args_is_help=True)
 
-OBJECTIVE_HELP = "retention, resistance or both"
-STRATEGY_HELP = "auto, ei, ucb, thompson, mean, parego or ehvi (auto: ei; parego for both)"
-SURROGATE_HELP = ("champion: the registered champion models (literature + all data); gp: a "
-                  "Gaussian process fitted now on this pair's measured records (what `coatml "
-                  "bench` measures)")
+def _models(surrogate: str, ws: Any, targets: tuple[str, ...]) -> dict[str, Any]:
+    """Champions of the targets that have one (the others' reasons printed as notes)."""
+    from coatml.tracking.registry import load_champions
+    from coatml.tracking.training import tracker_for
 
-
-def pick_models(surrogate: str, tracker: Any, targets: tuple[str, ...], observed: Any,
-                electrode: str, electrolyte: str, seed: int) -> dict[str, Any]:
-    """The surrogates a batch is scored with: champions or the pair GP (its notes printed)."""
-    if surrogate == "champion":
-        return load_champions(tracker, targets)
-    if surrogate != "gp":
-        fail(f"--surrogate must be champion or gp, not '{surrogate}'")
-    from coatml.recommend.surrogates import fit_pair_surrogates
-
-    models, notes = fit_pair_surrogates(observed, electrode, electrolyte, targets, seed=seed)
-    for note in notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    if surrogate != "champion":
+        return {}
+    models, missing = load_champions(tracker_for(ws), targets)
+    for message in missing.values():
+        err_console.print(f"[yellow]note:[/] {_common.esc(message)}", highlight=False)
     return models
-
-
-def load_champions(tracker: Any, targets: tuple[str, ...]) -> dict[str, Any]:
-    """Champions of the targets that have one (the others are missing from the dict)."""
-    from coatml.exceptions import ModelNotFoundError
-    from coatml.tracking.registry import load_champion
-
-    models = {}
-    for target in targets:
-        try:
-            models[target] = load_champion(tracker, target)
-        except ModelNotFoundError as exc:
-            err_console.print(f"[yellow]note:[/] {exc}", highlight=False)
-    return models
-
-
-def _constraints(family: str | None, exclude_elements: str | None, max_temperature: float | None,
-                 max_thickness: float | None, max_coatings: int | None, same_temperature: bool,
-                 per_coating: int) -> Any:
-    from coatml.recommend.propose import Constraints
-
-    elements = tuple(e.strip() for e in (exclude_elements or "").split(",") if e.strip())
-    return Constraints(family=family, exclude_elements=elements,
-                       max_temperature_c=max_temperature, max_thickness_nm=max_thickness,
-                       max_coatings=max_coatings, same_temperature=same_temperature,
-                       max_per_coating=per_coating)
 
 
 def print_proposal(proposal: Proposal, out: Path | None) -> None:
     batch = proposal.batch
+    from coatml.data.schema import TARGETS
+
+    preds = [c for t in TARGETS for c in (f"pred_{t}", f"pred_{t}_std", f"pred_{t}_std_log10")
+             if c in batch.columns]
     cols = ["proposal_id", "coating", "method", "precursors", "temperature_c", "cycles",
-            "thickness_nm"] + [c for c in batch.columns if c.startswith(("pred_", "acq_score"))]
+            "thickness_nm", *preds, "pred_p_working", "acq_score"]
+    cols = [c for c in cols if c in batch.columns]
     _common.print_frame(batch[cols], title=f"Proposed batch {proposal.batch_id} "
                         f"({proposal.strategy}, objective {proposal.objective}, "
                         f"{proposal.n_scored} recipes scored)")
     for message in proposal.messages:
-        console.print(f"[yellow]note:[/] {message}", highlight=False)
+        console.print(f"[yellow]note:[/] {_common.esc(message)}", highlight=False)
     if proposal.temperature_c is not None:
         console.print(f"Same-temperature batch: deposit all at {proposal.temperature_c:g} degC")
     if proposal.stopping is not None:
@@ -84,56 +55,62 @@ def print_proposal(proposal: Proposal, out: Path | None) -> None:
 
 
 def propose_cmd(
-    electrode: Annotated[str, typer.Option(help="Electrode formula or alias.")],
-    electrolyte: Annotated[str, typer.Option(help="Electrolyte formula or alias.")],
-    objective: Annotated[str, typer.Option(help=OBJECTIVE_HELP)] = "retention",
-    n: Annotated[int, typer.Option("--n", help="Batch size.")] = 4,
-    strategy: Annotated[str, typer.Option(help=STRATEGY_HELP)] = "auto",
-    family: Annotated[str | None, typer.Option(help="Only this coating family / class / "
-                                                    "anion (e.g. Li-M-P-O, phosphate).")] = None,
-    exclude_elements: Annotated[str | None, typer.Option(
-        help="Comma-separated elements no coating may contain, e.g. Li,Co.")] = None,
-    max_temperature: Annotated[float | None, typer.Option(
-        help="Highest deposition temperature (degC).")] = None,
-    max_thickness: Annotated[float | None, typer.Option(help="Thickest coating (nm).")] = None,
-    max_coatings: Annotated[int | None, typer.Option(
-        help="Budget of distinct coatings in the batch.")] = None,
-    same_temperature: Annotated[bool, typer.Option(
-        "--same-temperature", help="Every recipe at one deposition temperature.")] = False,
-    per_coating: Annotated[int, typer.Option(
-        help="Recipes allowed per coating in one batch.")] = 1,
-    coated_component: Annotated[str, typer.Option(
-        help="electrode, electrolyte or auto.")] = "auto",
-    max_candidates: Annotated[int | None, typer.Option(
-        help="Cap on candidate coatings (library first, then a seeded sample).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the random draws.")] = 0,
-    surrogate: Annotated[str, typer.Option(help=SURROGATE_HELP)] = "champion",
-    out: Annotated[Path | None, typer.Option(help="CSV of the batch (record schema).")] = None,
+    electrode: o.ElectrodeOpt,
+    electrolyte: o.ElectrolyteOpt,
+    objective: o.ObjectiveOpt = o.ObjectiveChoice.retention,
+    n: o.BatchOpt = 4,
+    strategy: o.StrategyOpt = o.StrategyChoice.auto,
+    family: o.FamilyOpt = None,
+    exclude_elements: o.ExcludeOpt = None,
+    max_temperature: o.MaxTemperatureOpt = None,
+    max_thickness: o.MaxThicknessOpt = None,
+    max_coatings: o.MaxCoatingsOpt = None,
+    same_temperature: o.SameTemperatureOpt = False,
+    per_coating: o.PerCoatingOpt = 1,
+    replicates: o.ReplicatesOpt = 1,
+    coated_component: o.ComponentOpt = o.ComponentChoice.auto,
+    max_candidates: o.MaxCandidatesOpt = None,
+    seed: o.SeedOpt = 0,
+    surrogate: o.SurrogateOpt = o.SurrogateChoice.champion,
+    out: o.OutOpt = None,
+    coatings: o.CoatingsOpt = None,
+    no_inventory: o.NoInventoryOpt = False,
     workspace: workspace_option = None,
 ) -> None:
     """Propose the next batch of ALD/MLD recipes (champion models or a pair GP)."""
-    from coatml.recommend.acquisition import Objective
+    from coatml.recommend.acquisition import Objective, make_acquisition
     from coatml.recommend.propose import propose
     from coatml.recommend.space import SpaceSpec
-    from coatml.tracking.training import tracker_for
 
     _common.quiet_libraries()
+    obj = Objective.parse(objective.value)
     try:
-        obj = Objective.parse(objective)
+        make_acquisition(strategy.value, obj)
     except ValueError as exc:
         fail(str(exc))
+    constraints = o.constraints(family, exclude_elements, max_temperature, max_thickness,
+                                max_coatings, same_temperature, per_coating)
     ws = _common.workspace(workspace)
-    tracker = tracker_for(ws)
     with ws.store() as store:
         observed = store.to_frame()
-    models = pick_models(surrogate, tracker, obj.targets, observed, electrode, electrolyte,
-                         seed)
-    spec = SpaceSpec(electrode, electrolyte, coated_component=coated_component,
-                     max_candidates=max_candidates, seed=seed)
-    constraints = _constraints(family, exclude_elements, max_temperature, max_thickness,
-                               max_coatings, same_temperature, per_coating)
+    from coatml.recommend.candidates import CandidateFilters
+
+    spec = SpaceSpec(electrode, electrolyte, coated_component=coated_component.value,
+                     max_candidates=max_candidates, seed=seed,
+                     filters=CandidateFilters(coatings=o.parse_coatings(coatings),
+                                              precursors_on_hand=o.inventory(ws, no_inventory)))
     try:
-        proposal = propose(spec, models, obj, n, strategy, constraints, seed, observed=observed)
+        for note in o.filter_notes(spec):
+            console.print(f"[bold]note:[/] {note}", highlight=False)
+        if surrogate is o.SurrogateChoice.gp:
+            from coatml.recommend.surrogates import propose_with_pair_gp
+
+            proposal = propose_with_pair_gp(spec, observed, obj, n, strategy.value,
+                                            constraints, seed, replicates=replicates)
+        else:
+            models = _models(surrogate.value, ws, obj.targets)
+            proposal = propose(spec, models, obj, n, strategy.value, constraints, seed,
+                               observed=observed, replicates=replicates)
     except ValueError as exc:
         fail(str(exc))
     target = out or ws.outputs_dir / f"proposal-{proposal.batch_id}.csv"
@@ -144,30 +121,39 @@ def propose_cmd(
 @campaign_app.command("new")
 def campaign_new(
     name: Annotated[str, typer.Argument(help="Campaign name.")],
-    electrode: Annotated[str, typer.Option(help="Electrode formula or alias.")],
-    electrolyte: Annotated[str, typer.Option(help="Electrolyte formula or alias.")],
-    objective: Annotated[str, typer.Option(help=OBJECTIVE_HELP)] = "retention",
-    strategy: Annotated[str, typer.Option(help=STRATEGY_HELP)] = "auto",
-    max_candidates: Annotated[int | None, typer.Option(
-        help="Cap on candidate coatings.")] = None,
+    electrode: o.ElectrodeOpt,
+    electrolyte: o.ElectrolyteOpt,
+    objective: o.ObjectiveOpt = o.ObjectiveChoice.retention,
+    strategy: o.StrategyOpt = o.StrategyChoice.auto,
+    surrogate: o.SurrogateOpt = o.SurrogateChoice.champion,
+    replicates: o.ReplicatesOpt = 1,
+    coated_component: o.ComponentOpt = o.ComponentChoice.auto,
+    max_candidates: o.MaxCandidatesOpt = None,
     seed: Annotated[int, typer.Option(help="Base seed of the campaign.")] = 0,
     workspace: workspace_option = None,
 ) -> None:
-    """Create a campaign for one electrode / electrolyte pair."""
+    """Create a campaign for one electrode / electrolyte pair (its settings are the defaults
+    of every `campaign next`)."""
+    from coatml.exceptions import CoatmlError
+    from coatml.recommend.acquisition import make_acquisition
     from coatml.recommend.campaign import Campaign
 
+    try:
+        make_acquisition(strategy.value, objective.value)
+    except ValueError as exc:
+        fail(str(exc))
     ws = _common.workspace(workspace)
-    settings: dict[str, Any] = {"seed": seed}
-    if max_candidates is not None:
-        settings["max_candidates"] = max_candidates
     with ws.store() as store:
         try:
-            camp = Campaign.new(store, name, electrode, electrolyte, objective, strategy,
-                                **settings)
-        except ValueError as exc:
+            camp = Campaign.new(store, name, electrode, electrolyte, objective.value,
+                                strategy.value, seed=seed, surrogate=surrogate.value,
+                                replicates=replicates, coated_component=coated_component.value,
+                                max_candidates=max_candidates)
+        except (CoatmlError, ValueError) as exc:
             fail(str(exc))
     console.print(f"Campaign [bold]{camp.name}[/]: {camp.electrode} | {camp.electrolyte}, "
-                  f"objective {camp.objective}. Next: `coatml campaign next {camp.name} --n 4`")
+                  f"objective {camp.objective}, surrogate {camp.config.surrogate}. Next: "
+                  f"`coatml campaign next {camp.name} --n 4`")
 
 
 @campaign_app.command("status")
@@ -197,45 +183,43 @@ def campaign_status(
 @campaign_app.command("next")
 def campaign_next(
     name: Annotated[str, typer.Argument(help="Campaign name.")],
-    n: Annotated[int, typer.Option("--n", help="Batch size.")] = 4,
-    strategy: Annotated[str | None, typer.Option(help=STRATEGY_HELP)] = None,
-    same_temperature: Annotated[bool, typer.Option(
-        "--same-temperature", help="Every recipe at one deposition temperature.")] = False,
-    family: Annotated[str | None, typer.Option(help="Only this coating family.")] = None,
-    exclude_elements: Annotated[str | None, typer.Option(help="Elements to exclude.")] = None,
-    max_temperature: Annotated[float | None, typer.Option(help="degC")] = None,
-    max_thickness: Annotated[float | None, typer.Option(help="nm")] = None,
-    max_coatings: Annotated[int | None, typer.Option(help="Distinct coatings.")] = None,
-    per_coating: Annotated[int, typer.Option(help="Recipes per coating.")] = 1,
-    surrogate: Annotated[str, typer.Option(help=SURROGATE_HELP)] = "champion",
-    out: Annotated[Path | None, typer.Option(help="CSV of the batch.")] = None,
+    n: o.BatchOpt = 4,
+    strategy: Annotated[o.StrategyChoice | None, typer.Option(
+        help="Acquisition (default: the campaign's).")] = None,
+    surrogate: Annotated[o.SurrogateChoice | None, typer.Option(
+        help="champion or gp (default: the campaign's).")] = None,
+    replicates: Annotated[int | None, typer.Option(
+        help="Times one recipe may be measured or pending (default: the campaign's).",
+        min=1)] = None,
+    same_temperature: o.SameTemperatureOpt = False,
+    family: o.FamilyOpt = None,
+    exclude_elements: o.ExcludeOpt = None,
+    max_temperature: o.MaxTemperatureOpt = None,
+    max_thickness: o.MaxThicknessOpt = None,
+    max_coatings: o.MaxCoatingsOpt = None,
+    per_coating: o.PerCoatingOpt = 1,
+    out: o.OutOpt = None,
     workspace: workspace_option = None,
 ) -> None:
-    """Propose the campaign's next batch (logged to MLflow with the model versions)."""
+    """Propose the campaign's next batch: its stored surrogate and strategy unless told
+    otherwise; pending proposals and measured recipes are not proposed again (logged to
+    MLflow with the model versions)."""
+    from coatml.exceptions import CoatmlError
     from coatml.recommend.campaign import Campaign
     from coatml.tracking.training import tracker_for
 
     _common.quiet_libraries()
+    constraints = o.constraints(family, exclude_elements, max_temperature, max_thickness,
+                                max_coatings, same_temperature, per_coating)
     ws = _common.workspace(workspace)
     tracker = tracker_for(ws)
-    constraints = _constraints(family, exclude_elements, max_temperature, max_thickness,
-                               max_coatings, same_temperature, per_coating)
-    from coatml.exceptions import CoatmlError
-    from coatml.recommend.acquisition import Objective
-
     with ws.store() as store:
         try:
             camp = Campaign.load(store, name)
-        except CoatmlError as exc:
-            fail(str(exc))
-
-        observed = store.to_frame()
-        models = pick_models(surrogate, tracker, Objective.parse(camp.objective).targets,
-                             observed, camp.electrode, camp.electrolyte,
-                             int(camp.settings.get("seed", 0)))
-        try:
-            proposal = camp.next(n, models=models, tracker=tracker, constraints=constraints,
-                                 strategy=strategy, observed=observed)
+            proposal = camp.next(n, tracker=tracker, constraints=constraints,
+                                 strategy=strategy.value if strategy else None,
+                                 surrogate=surrogate.value if surrogate else None,
+                                 replicates=replicates)
         except (CoatmlError, ValueError) as exc:
             fail(str(exc))
     target = out or ws.outputs_dir / f"{proposal.batch_id}.csv"

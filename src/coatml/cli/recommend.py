@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from coatml.cli import _common
+from coatml.cli import _options as o
 from coatml.cli._common import console, err_console, fail, workspace_option
 
 if TYPE_CHECKING:
@@ -53,6 +54,15 @@ def _features_cell(row: Any) -> str:
     return "\n".join(lines)
 
 
+def _screen_cell(row: Any) -> str:
+    verdict = getattr(row, "screen_verdict", None)
+    if not isinstance(verdict, str):
+        return ""
+    reasons = getattr(row, "screen_reasons", "") or ""
+    short = reasons if len(reasons) <= 140 else reasons[:140] + " ..."
+    return f"{verdict.upper()}" + (f": {short}" if short and verdict != "pass" else "")
+
+
 def print_table(result: RankResult, rows: int) -> None:
     """The first ``rows`` rows as a readable table."""
     from rich.table import Table
@@ -65,6 +75,7 @@ def print_table(result: RankResult, rows: int) -> None:
                      ("T (°C)", {"justify": "right"}), ("thickness (nm)", {"justify": "right"}),
                      ("retention % [68 %]", {}), ("resistance ohm cm² [68 %]", {}),
                      ("Pareto", {"justify": "right"}),
+                     ("screening", {"overflow": "fold", "max_width": 48}),
                      ("top-3 features (SHAP, model space)", {"overflow": "fold", "max_width": 64})):
         table.add_column(name, **kw)
     for r in t.itertuples(index=False):
@@ -78,30 +89,25 @@ def print_table(result: RankResult, rows: int) -> None:
             or str(r.pareto_rank) == "<NA>" else str(r.pareto_rank)
         temp = "" if r.temperature_c != r.temperature_c else f"{r.temperature_c:.0f}"
         table.add_row(str(r.rank), str(r.coating), "yes" if r.tested else "no", temp,
-                      f"{r.thickness_nm:.3g}", ret, res, pareto,
+                      f"{r.thickness_nm:.3g}", ret, res, pareto, _screen_cell(r),
                       _features_cell(r))
     console.print(table)
 
 
 def _load_models(ws: Any, objective: str) -> dict[str, Any]:
     """Champions: those of the objective are required, the other one is used if present."""
-    from coatml.exceptions import ModelNotFoundError
-    from coatml.tracking.registry import load_champion
+    from coatml.tracking.registry import load_champions
     from coatml.tracking.training import tracker_for
 
-    tracker = tracker_for(ws)
     needed = {TARGETS[o] for o in (("retention", "resistance") if objective == "both"
                                    else (objective,))}
-    models: dict[str, Any] = {}
-    for target in TARGETS.values():
-        try:
-            models[target] = load_champion(tracker, target).python_model
-        except ModelNotFoundError as exc:
-            if target in needed:
-                fail(f"objective '{objective}' needs a champion model of {target}: {exc}")
-            console.print(f"[yellow]note:[/] no champion of {target}; its predictions and the "
-                          "Pareto rank are left out (run `coatml train`)", highlight=False)
-    return models
+    models, missing = load_champions(tracker_for(ws), TARGETS.values())
+    for target, message in missing.items():
+        if target in needed:
+            fail(f"objective '{objective}' needs a champion model of {target}: {message}")
+        console.print(f"[yellow]note:[/] no champion of {target}; its predictions and the "
+                      "Pareto rank are left out (run `coatml train`)", highlight=False)
+    return dict(models)
 
 
 def _refs(ws: Any, objective: str) -> dict[str, Any]:
@@ -137,7 +143,9 @@ def run_rank(ws: Any, *, electrode: str, electrolyte: str, coated_component: str
              max_thickness: float | None = None, anion_filter: bool = True,
              reducible_filter: bool = True, library_only: bool = False,
              cycle_number: float = 100.0, c_rate: float = 0.5, scheduler: str | None = None,
-             dask: bool = False) -> RankResult:
+             dask: bool = False, coatings: tuple[str, ...] | None = None,
+             precursors_on_hand: tuple[str, ...] | None = None,
+             hide_failing: bool = False) -> RankResult:
     """Rank, print, write the CSV and the figure (the body of ``coatml rank``)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -153,6 +161,10 @@ def run_rank(ws: Any, *, electrode: str, electrolyte: str, coated_component: str
              f"not '{coated_component}'")
     if top is not None and top < 1:
         fail("--top must be >= 1")
+    o.check_temperature(max_temperature)
+    o.check_positive(max_thickness, "--max-thickness")
+    o.check_positive(cycle_number, "--cycle-number")
+    o.check_positive(c_rate, "--c-rate")
     for role, name in (("electrode", electrode), ("electrolyte", electrolyte)):
         try:
             resolve_material(name)
@@ -163,7 +175,8 @@ def run_rank(ws: Any, *, electrode: str, electrolyte: str, coated_component: str
         filters=CandidateFilters(anion_compatible=anion_filter,
                                  no_reducible_tm_vs_li_metal=reducible_filter,
                                  max_deposition_temperature_c=max_temperature,
-                                 max_thickness_nm=max_thickness),
+                                 max_thickness_nm=max_thickness, coatings=coatings,
+                                 precursors_on_hand=precursors_on_hand),
         conditions=TestConditions(cycle_number=cycle_number, c_rate=c_rate),
         include_enumerated=not library_only)
     candidates, report = candidate_table(spec)
@@ -172,7 +185,9 @@ def run_rank(ws: Any, *, electrode: str, electrolyte: str, coated_component: str
         fail(f"no candidate coating is left for {electrode} | {electrolyte}: "
              + ("; ".join(removed) if removed else "the candidate pool is empty")
              + ". Relax the filters (--max-temperature, --max-thickness, --no-anion-filter, "
-               "--no-reducible-filter) or drop --library-only.")
+               "--no-reducible-filter, --coatings, --no-inventory) or drop --library-only.")
+    for note in o.filter_notes(spec, report):
+        console.print(f"[bold]note:[/] {note}", highlight=False)
     models = {} if (dask or scheduler) else _load_models(ws, objective)
     refs = _refs(ws, objective) if (dask or scheduler) else {}
     with ws.store() as store:
@@ -186,17 +201,16 @@ def run_rank(ws: Any, *, electrode: str, electrolyte: str, coated_component: str
             bar.update(task, completed=done, total=total)
 
         try:
+            from coatml.recommend.rank import rank_coatings
+
+            executor = None
             if dask or scheduler:
-                from coatml.recommend.distributed import rank_coatings_dask
+                from coatml.recommend.distributed import DaskExecutor
 
-                result = rank_coatings_dask(spec, refs, objective, top=None, records=records,
-                                            scheduler=scheduler, candidates=candidates,
-                                            progress=progress)
-            else:
-                from coatml.recommend.rank import rank_coatings
-
-                result = rank_coatings(spec, models, objective, top=None, records=records,
-                                       candidates=candidates, progress=progress)
+                executor = DaskExecutor(scheduler)
+            result = rank_coatings(spec, refs if executor else models, objective, top=None,
+                                   records=records, candidates=candidates, progress=progress,
+                                   executor=executor)
         except (CoatmlError, ValueError) as exc:
             # e.g. a champion whose feature set changed since training: say so, no traceback
             fail(f"ranking failed: {exc}")
@@ -205,13 +219,22 @@ def run_rank(ws: Any, *, electrode: str, electrolyte: str, coated_component: str
     if result.table.empty:
         fail("no candidate has a recipe left after the process-grid limits "
              "(--max-thickness removes every grid point)")
+    if hide_failing and "screen_verdict" in result.table.columns:
+        from dataclasses import replace
+
+        failing = result.table["screen_verdict"].eq("fail").to_numpy()
+        console.print(f"[bold]note:[/] --hide-failing left out {int(failing.sum())} candidate(s) "
+                      "that fail the physics screening", highlight=False)
+        table = result.table.loc[~failing].reset_index(drop=True)
+        table["rank"] = range(1, len(table) + 1)
+        result = replace(result, table=table)
     print_counts(result)
     categories: dict[str, str] = {}
     for message in result.warnings:
         categories.setdefault(message.split(":", 1)[0], message)
     for message in categories.values():
         short = message if len(message) <= 240 else message[:240] + " ..."
-        err_console.print(f"[yellow]note:[/] {short}", highlight=False)
+        err_console.print(f"[yellow]note:[/] {_common.esc(short)}", highlight=False)
     shown = top or 20
     print_table(result, shown)
     stem = f"rank_{_slug(electrode)}_{_slug(electrolyte)}_{objective}"
@@ -229,23 +252,18 @@ def run_rank(ws: Any, *, electrode: str, electrolyte: str, coated_component: str
 
 
 def rank(
-    electrode: Annotated[str, typer.Option(help="Electrode formula or name, e.g. "
-                                                "LiNi0.8Mn0.1Co0.1O2 or NMC811.")],
-    electrolyte: Annotated[str, typer.Option(help="Electrolyte formula or name, e.g. "
-                                                  "Li6PS5Cl.")],
-    coated_component: Annotated[str, typer.Option(
-        help="Which side is coated: auto, electrode or electrolyte.")] = "auto",
-    objective: Annotated[str, typer.Option(help="retention, resistance or both.")] = "retention",
+    electrode: o.ElectrodeOpt,
+    electrolyte: o.ElectrolyteOpt,
+    coated_component: o.ComponentOpt = o.ComponentChoice.auto,
+    objective: o.ObjectiveOpt = o.ObjectiveChoice.retention,
     top: Annotated[int | None, typer.Option(help="Rows to show and write (default: show 20, "
-                                                 "write all).")] = None,
+                                                 "write all).", min=1)] = None,
     out: Annotated[Path | None, typer.Option(help="CSV path (default: outputs/rank_*.csv).")]
     = None,
     plot: Annotated[Path | None, typer.Option(help="PNG path (default: outputs/rank_*.png).")]
     = None,
-    max_temperature: Annotated[float | None, typer.Option(
-        help="Highest deposition temperature the substrate tolerates (°C).")] = None,
-    max_thickness: Annotated[float | None, typer.Option(
-        help="Thickest film to consider (nm).")] = None,
+    max_temperature: o.MaxTemperatureOpt = None,
+    max_thickness: o.MaxThicknessOpt = None,
     no_anion_filter: Annotated[bool, typer.Option(
         "--no-anion-filter", help="Keep anion classes incompatible with the electrolyte.")]
     = False,
@@ -254,25 +272,31 @@ def rank(
     library_only: Annotated[bool, typer.Option(
         "--library-only", help="Only the sourced library coatings (no enumerated ones).")]
     = False,
-    cycle_number: Annotated[float, typer.Option(help="Cycle at which retention is scored.")]
-    = 100.0,
-    c_rate: Annotated[float, typer.Option(help="C-rate of the scored test (1/h).")] = 0.5,
+    cycle_number: Annotated[float, typer.Option(
+        help="Cycle at which retention is scored (> 0).")] = 100.0,
+    c_rate: Annotated[float, typer.Option(help="C-rate of the scored test (1/h, > 0).")] = 0.5,
     scheduler: Annotated[str | None, typer.Option(
         help="Dask scheduler address (tcp://host:8786): score chunks on that cluster.")] = None,
     dask: Annotated[bool, typer.Option(
         "--dask", help="Score chunks on a local two-worker Dask cluster.")] = False,
+    coatings: o.CoatingsOpt = None,
+    no_inventory: o.NoInventoryOpt = False,
+    hide_failing: o.HideFailingOpt = False,
     workspace: workspace_option = None,
 ) -> None:
-    """Rank untested coatings for a pair: best recipe per candidate, intervals, Pareto rank."""
+    """Rank untested coatings for a pair: best recipe per candidate, intervals, Pareto rank,
+    physics screening."""
 
     _common.quiet_libraries()
     ws = _common.workspace(workspace)
     run_rank(ws, electrode=electrode, electrolyte=electrolyte,
-             coated_component=coated_component, objective=objective, top=top, out=out,
+             coated_component=coated_component.value, objective=objective.value, top=top,
+             out=out,
              plot=plot, max_temperature=max_temperature, max_thickness=max_thickness,
              anion_filter=not no_anion_filter, reducible_filter=not no_reducible_filter,
              library_only=library_only, cycle_number=cycle_number, c_rate=c_rate,
-             scheduler=scheduler, dask=dask)
+             scheduler=scheduler, dask=dask, coatings=o.parse_coatings(coatings),
+             precursors_on_hand=o.inventory(ws, no_inventory), hide_failing=hide_failing)
 
 
 def register(app: typer.Typer) -> None:

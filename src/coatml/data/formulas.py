@@ -7,6 +7,7 @@ The alias table maps each named material to a representative formula and says on
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -21,6 +22,11 @@ if TYPE_CHECKING:
 
 _ALIAS_FILE = "aliases.toml"
 _FORMULA_CHARS = re.compile(r"^[A-Za-z0-9().\[\]·\s]+$")
+#: Largest amount of one element per formula unit accepted; beyond it a formula is a typo
+#: (and the featurizer's arithmetic overflows).
+MAX_ELEMENT_AMOUNT = 1000.0
+#: Longest formula text accepted.
+MAX_FORMULA_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,9 @@ def parse_formula(formula: str) -> Composition:
     text = formula.strip()
     if not text:
         raise FormulaError("empty formula")
+    if len(text) > MAX_FORMULA_LENGTH:
+        raise FormulaError(f"'{text[:40]}...' is {len(text)} characters long; a formula has at "
+                           f"most {MAX_FORMULA_LENGTH}")
     if not _FORMULA_CHARS.match(text):
         bad = sorted({ch for ch in text if not _FORMULA_CHARS.match(ch)})
         raise FormulaError(f"'{formula}' is not a formula or known alias (unexpected {bad!r})")
@@ -112,6 +121,10 @@ def parse_formula(formula: str) -> Composition:
         raise FormulaError(f"'{formula}' is not a valid formula ({msg})") from None
     if comp.num_atoms <= 0:
         raise FormulaError(f"'{formula}' has no atoms")
+    for element, amount in comp.get_el_amt_dict().items():
+        if not math.isfinite(amount) or amount > MAX_ELEMENT_AMOUNT or amount < 0:
+            raise FormulaError(f"'{formula}' has {amount:g} {element} per formula unit; at most "
+                               f"{MAX_ELEMENT_AMOUNT:g} is accepted (a typo?)")
     return comp
 
 
@@ -142,3 +155,15 @@ def resolve_material(name: str) -> ResolvedMaterial:
             message += "; known aliases are listed by `coatml data aliases`"
         raise FormulaError(message) from None
     return ResolvedMaterial(name=name, formula=name.strip(), composition=comp)
+
+
+@lru_cache(maxsize=65536)
+def chemistry_key(name: str) -> str:
+    """One key per chemistry: the reduced formula of a formula or alias (``NMC811`` and
+    ``LiNi0.8Mn0.1Co0.1O2`` match), the whitespace-normalised, case-folded name when it does
+    not resolve. The one way coatml decides whether two material names are the same."""
+    text = " ".join(str(name).split())
+    try:
+        return str(resolve_material(text).composition.reduced_formula)
+    except (FormulaError, FileNotFoundError):
+        return text.casefold()

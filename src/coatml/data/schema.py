@@ -20,7 +20,11 @@ class Column:
 
     ``low``/``high`` are hard physical limits (a value outside is an error); ``warn_low`` /
     ``warn_high`` mark the plausible range (a value outside is a warning). ``low_inclusive``
-    says whether ``low`` itself is allowed (resistance must be strictly positive).
+    says whether ``low`` itself is allowed (resistance must be strictly positive). ``floor``
+    is the smallest meaningful magnitude of a strictly positive quantity: a value between
+    ``low`` and ``floor`` (a resistance of 1e-300 ohm cm2) is a typo or a unit slip, an error.
+    The ``high`` limits are generous (an order of magnitude or more above any reported value):
+    they stop typos and overflow-sized numbers, not unusual results.
     """
 
     name: str
@@ -33,6 +37,7 @@ class Column:
     low_inclusive: bool = True
     warn_low: float | None = None
     warn_high: float | None = None
+    floor: float | None = None
     required: bool = False
     group: str = "recipe"
 
@@ -68,39 +73,41 @@ COLUMNS: tuple[Column, ...] = (
     Column("precursors", "str", "Precursors and co-reactants separated by '/', as reported.",
            group="recipe"),
     Column("temperature_c", "float", "Deposition temperature.", unit="degC", low=-273.15,
-           low_inclusive=False, warn_low=20.0, warn_high=500.0, group="recipe"),
+           low_inclusive=False, high=1000.0, warn_low=20.0, warn_high=500.0, group="recipe"),
     Column("gpc_angstrom", "float", "Growth per cycle.", unit="angstrom/cycle", low=0.0,
-           warn_high=10.0, group="recipe"),
-    Column("cycles", "float", "Number of ALD/MLD cycles.", unit="cycles", low=0.0, group="recipe"),
+           high=100.0, warn_high=10.0, group="recipe"),
+    Column("cycles", "float", "Number of ALD/MLD cycles.", unit="cycles", low=0.0, high=1e5,
+           group="recipe"),
     Column("thickness_nm", "float", "Coating thickness; derived from gpc_angstrom * cycles / 10 "
-           "when missing.", unit="nm", low=0.0, warn_high=200.0, group="recipe"),
+           "when missing.", unit="nm", low=0.0, high=1e5, warn_high=200.0, group="recipe"),
     Column("thickness_derived", "bool", "True where thickness_nm was computed from GPC x cycles.",
            group="recipe"),
     Column("cell_type", "enum", "Cell configuration: full cell, half cell, symmetric cell, or a "
            "film measurement.", allowed=CELL_TYPES, group="test"),
     Column("cycle_number", "float", "Cycle at which the outcome was measured.", unit="cycles",
-           low=0.0, group="test"),
-    Column("c_rate", "float", "Charge/discharge rate.", unit="C", low=0.0, warn_high=50.0,
-           group="test"),
+           low=0.0, high=1e6, group="test"),
+    Column("c_rate", "float", "Charge/discharge rate.", unit="C", low=0.0, high=1000.0,
+           warn_high=50.0, group="test"),
     Column("test_temperature_c", "float", "Cell test temperature.", unit="degC", low=-273.15,
-           low_inclusive=False, warn_low=-40.0, warn_high=150.0, group="test"),
+           low_inclusive=False, high=1000.0, warn_low=-40.0, warn_high=150.0, group="test"),
     Column("current_density_ma_cm2", "float", "Current density (symmetric cells).", unit="mA/cm2",
-           low=0.0, warn_high=50.0, group="test"),
+           low=0.0, high=1e4, warn_high=50.0, group="test"),
     Column("capacity_retention_pct", "float", "Target: discharge capacity retained at "
            "cycle_number relative to the initial one.", unit="%", low=0.0, high=200.0,
            group="target"),
     Column("interface_resistance_ohm_cm2", "float", "Target: interfacial (area-specific) "
-           "resistance.", unit="ohm cm2", low=0.0, low_inclusive=False, group="target"),
+           "resistance.", unit="ohm cm2", low=0.0, low_inclusive=False, high=1e9,
+           floor=1e-6, group="target"),
     Column("discharge_capacity_mah_g", "float", "Discharge capacity.", unit="mAh/g", low=0.0,
-           warn_high=4000.0, group="outcome"),
+           high=1e4, warn_high=4000.0, group="outcome"),
     Column("coulombic_efficiency_pct", "float", "Coulombic efficiency.", unit="%", low=0.0,
            high=200.0, group="outcome"),
     Column("overpotential_mv", "float", "Overpotential / polarisation of a symmetric cell.",
-           unit="mV", low=0.0, group="outcome"),
+           unit="mV", low=0.0, high=1e5, group="outcome"),
     Column("ionic_conductivity_s_cm", "float", "Li-ion conductivity of the film or electrolyte.",
            unit="S/cm", low=0.0, high=1.0, group="outcome"),
     Column("cycle_life_h", "float", "Hours of cycling reached (e.g. until short circuit).",
-           unit="h", low=0.0, group="outcome"),
+           unit="h", low=0.0, high=1e6, group="outcome"),
     Column("critical_current_density_ma_cm2", "float", "Critical current density: the highest "
            "current density a Li-metal cell cycles at before it short-circuits.", unit="mA/cm2",
            low=0.0, low_inclusive=False, warn_high=50.0, group="outcome"),
@@ -157,6 +164,8 @@ def describe_schema_markdown() -> str:
         else:
             lo = "" if c.low is None else (f">= {c.low:g}" if c.low_inclusive else f"> {c.low:g}")
             hi = "" if c.high is None else f"<= {c.high:g}"
+            if c.floor is not None:
+                lo = f">= {c.floor:g}"
             rng = " and ".join(x for x in (lo, hi) if x)
         lines.append(f"| `{c.name}` | {c.kind} | {c.unit} | {rng} | {c.description} |")
     return "\n".join(lines)

@@ -420,6 +420,25 @@ class CompositionFeaturizer:
         self.on_missing = on_missing
         self.ion_property_estimated = ion_property_estimated
 
+    # ---- scikit-learn's parameter API (so ``sklearn.base.clone`` works; no sklearn import) --
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor arguments."""
+        return {"featurizers": self.featurizers, "impute_nan": self.impute_nan,
+                "on_missing": self.on_missing,
+                "ion_property_estimated": self.ion_property_estimated}
+
+    def set_params(self, **params: Any) -> CompositionFeaturizer:
+        """Set constructor arguments; an unknown name is an error naming the known ones."""
+        known = self.get_params()
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise ValueError(f"CompositionFeaturizer has no parameter(s) {unknown}; known: "
+                             f"{sorted(known)}")
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
     # ---- description ---------------------------------------------------------------------
 
     def _check_params(self) -> tuple[str, ...]:

@@ -18,8 +18,14 @@ from typing import Any, Literal
 _ESTIMATOR_KEYS = (
     "n_estimators", "max_depth", "learning_rate", "subsample", "colsample_bytree",
     "min_child_weight", "reg_lambda", "reg_alpha", "n_members", "bootstrap", "random_state",
-    "extrapolation_scale", "interval_scale", "device", "n_jobs",
+    "extrapolation_scale", "device", "n_jobs",
 )
+#: Keys of earlier versions that are no longer settings, with the reason.
+_RETIRED_KEYS = {
+    "interval_scale": "the interval scale is no longer a setting: grouped cross-validation "
+                      "fits it for every trained model (EnsembleRegressor.interval_scale_); "
+                      "remove the key",
+}
 
 
 def _check_keys(cls: type, data: Mapping[str, Any], where: str) -> None:
@@ -124,7 +130,6 @@ class ModelConfig:
     bootstrap: bool = True
     random_state: int = 0
     extrapolation_scale: float = 1.0
-    interval_scale: float = 1.0
     device: str = "cpu"
     n_jobs: int = 1
     prior: str | None = None
@@ -151,12 +156,6 @@ class ModelConfig:
         params["monotone_constraints"] = dict(self.monotone_constraints) or None
         return params
 
-    def make_estimator(self) -> Any:
-        """A fresh, unfitted :class:`~coatml.models.estimators.EnsembleRegressor`."""
-        from coatml.models.estimators import EnsembleRegressor
-
-        return EnsembleRegressor(**self.estimator_params())
-
     def to_dict(self) -> dict[str, Any]:
         """Nested dict in the TOML layout (``model`` / ``validation`` / ``tuning``)."""
         model = {k: getattr(self, k) for k in _ESTIMATOR_KEYS}
@@ -182,6 +181,9 @@ class ModelConfig:
         model = dict(data.get("model", {}))
         validation = dict(data.get("validation", {}))
         known_model = set(_ESTIMATOR_KEYS) | {"prior", "monotone_constraints"}
+        retired = sorted(set(model) & set(_RETIRED_KEYS))
+        if retired:
+            raise ValueError(f"[model] {retired[0]}: {_RETIRED_KEYS[retired[0]]}")
         bad = sorted(set(model) - known_model)
         if bad:
             raise ValueError(f"[model]: unknown key(s) {bad}; known keys: {sorted(known_model)}")
@@ -225,3 +227,11 @@ def load_model_config(path: str | Path | None = None) -> ModelConfig:
     if path is not None:
         return ModelConfig.from_toml(path)
     return ModelConfig.from_dict(tomllib.loads(default_config_text()))
+
+
+#: Small, fast ensemble settings for refitting inside a loop (the benchmark's and the pair
+#: surrogate's ``estimator="xgboost"``; a project choice, not tuned).
+FAST_MODEL_PARAMS: dict[str, Any] = {
+    "n_members": 4, "n_estimators": 50, "learning_rate": 0.15, "max_depth": 3,
+    "min_child_weight": 1.0, "reg_lambda": 1.0, "subsample": 0.9, "colsample_bytree": 0.8,
+}

@@ -20,10 +20,13 @@ therefore adds two parts:
   much as it varies across the whole training set. This is a modelling assumption, not a
   fitted quantity; ``extrapolation_scale`` scales it (0 switches it off).
 
-The sum of variances is finally multiplied by ``interval_scale ** 2``; grouped cross-validation
+The sum of variances is finally multiplied by ``interval_scale_ ** 2``, a fitted attribute
+(1.0 after :meth:`EnsembleRegressor.fit`): grouped cross-validation
 (:func:`coatml.models.validation.cross_validate_model`) reports the factor that makes held-out
-68 % intervals cover 68 % of the truth (``CVReport.interval_scale``), which can be set back
-with ``set_params(interval_scale=...)``. Intervals are Gaussian in model space.
+68 % intervals cover 68 % of the truth (``CVReport.interval_scale_factor``), and
+:meth:`EnsembleRegressor.calibrate_intervals` sets it on the fitted model. It is learned from
+data, so it is not a hyper-parameter (``clone`` drops it, as it drops the members). Intervals
+are Gaussian in model space.
 
 A physics prior (``prior``) enters as XGBoost's ``base_margin``: the trees learn a correction
 to the prior prediction instead of the target itself, so with few records the model falls back
@@ -44,7 +47,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from coatml.exceptions import InsufficientDataError
 from coatml.models.targets import MIN_RECORDS, gaussian_frame
@@ -52,8 +61,10 @@ from coatml.models.targets import MIN_RECORDS, gaussian_frame
 #: Name of the feature column that ``prior="physics"`` reads (model-space prior prediction).
 PHYSICS_PRIOR_COLUMN = "physics_prior"
 
-#: Format tag of the files :meth:`EnsembleRegressor.save` writes.
-SAVE_FORMAT = "coatml-ensemble-v1"
+#: Format tag of the files :meth:`EnsembleRegressor.save` writes. v2 stores the interval
+#: scale as a learned scalar; v1 (read too) kept it among the parameters.
+SAVE_FORMAT = "coatml-ensemble-v2"
+_READABLE_FORMATS = ("coatml-ensemble-v1", SAVE_FORMAT)
 
 _META_FILE = "ensemble.json"
 
@@ -86,12 +97,23 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         ``base_margin``; where it is NaN the training-target mean is used.
     extrapolation_scale
         Multiplies the extrapolation variance term (0 = off).
-    interval_scale
-        Multiplies the predictive std (fit it by grouped CV; 1.0 = uncalibrated).
     device
         ``"cpu"`` or ``"cuda"``.
     n_jobs
         Threads per member.
+    min_records
+        Fewest records with a target value that ``fit`` accepts.
+
+    Input: a numeric DataFrame (the featurizer's output) or a 2-D array; NaN features are
+    allowed (XGBoost routes them), infinite ones are an error. At prediction a DataFrame's
+    columns are taken by name (fitted order, extra columns ignored); an array must have the
+    fitted columns in the fitted order.
+
+    Fitted attributes: ``estimators_``, ``n_features_in_``, ``feature_names_in_`` (only when
+    fitted on a DataFrame with string column names), ``y_mean_``, ``noise_var_``,
+    ``noise_source_``, ``oob_rmse_``, ``n_oob_``, ``target_var_``, ``feature_low_``,
+    ``feature_high_``, ``feature_weight_`` and ``interval_scale_`` (1.0 until
+    :meth:`calibrate_intervals`).
     """
 
     def __init__(
@@ -111,7 +133,6 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         monotone_constraints: Mapping[str, int] | None = None,
         prior: str | Callable[[pd.DataFrame], Any] | None = None,
         extrapolation_scale: float = 1.0,
-        interval_scale: float = 1.0,
         device: str = "cpu",
         n_jobs: int = 1,
         min_records: int = MIN_RECORDS,
@@ -130,7 +151,6 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         self.monotone_constraints = monotone_constraints
         self.prior = prior
         self.extrapolation_scale = extrapolation_scale
-        self.interval_scale = interval_scale
         self.device = device
         self.n_jobs = n_jobs
         self.min_records = min_records
@@ -142,7 +162,7 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
                 problems.append(f"{name} must be an integer >= 1, got {v!r}")
-        for name in ("learning_rate", "interval_scale"):
+        for name in ("learning_rate",):
             v = getattr(self, name)
             if not np.isfinite(v) or v <= 0:
                 problems.append(f"{name} must be > 0, got {v!r}")
@@ -164,42 +184,23 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         if problems:
             raise ValueError("EnsembleRegressor: " + "; ".join(problems))
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def _feature_names(self) -> list[str]:
+        """Fitted column names; ``x0, x1, ...`` when fitted on an array."""
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None:
+            return [str(c) for c in names]
+        return [f"x{i}" for i in range(int(self.n_features_in_))]
+
     def _as_frame(self, X: Any, *, fitting: bool) -> pd.DataFrame:
-        """Numeric feature frame with the training column order."""
-        if isinstance(X, pd.DataFrame):
-            frame = X
-        else:
-            arr = np.asarray(X, dtype=float)
-            if arr.ndim != 2:
-                raise ValueError(f"X must be 2-dimensional, got shape {arr.shape}")
-            names = (
-                list(self.feature_names_in_)
-                if not fitting and hasattr(self, "feature_names_in_")
-                else [f"x{i}" for i in range(arr.shape[1])]
-            )
-            if len(names) != arr.shape[1]:
-                raise ValueError(
-                    f"X has {arr.shape[1]} features, the model was fitted with {len(names)}"
-                )
-            frame = pd.DataFrame(arr, columns=names)
-        frame = frame.copy()
-        frame.columns = [str(c) for c in frame.columns]
-        bad = [c for c in frame.columns if not (
-            pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c])
-        )]
-        if bad:
-            raise ValueError(
-                f"features must be numeric; non-numeric column(s): {bad[:10]} "
-                "(featurize the records first)"
-            )
-        if not fitting:
-            missing = [c for c in self.feature_names_in_ if c not in frame.columns]
-            if missing:
-                raise ValueError(
-                    f"X lacks {len(missing)} feature(s) the model was fitted with: {missing[:10]}"
-                )
-            frame = frame[list(self.feature_names_in_)]
-        return frame
+        """Checked numeric feature frame with the training column order (see
+        :func:`validate_features`)."""
+        arr, index = validate_features(self, X, reset=fitting)
+        return pd.DataFrame(arr, columns=self._feature_names(), index=index, copy=False)
 
     def _prior_margin(self, frame: pd.DataFrame) -> np.ndarray | None:
         if self.prior is None:
@@ -237,14 +238,15 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
             "objective": "reg:squarederror",
         }
         if constraints:
-            unknown = [f for f in constraints if f not in self.feature_names_in_]
+            names = self._feature_names()
+            unknown = [f for f in constraints if f not in names]
             if unknown:
                 raise ValueError(
                     f"monotone_constraints name feature(s) not in X: {unknown}; "
-                    f"known features include {list(self.feature_names_in_[:10])}"
+                    f"known features include {names[:10]}"
                 )
             params["monotone_constraints"] = "(" + ",".join(
-                str(int(constraints.get(f, 0))) for f in self.feature_names_in_
+                str(int(constraints.get(f, 0))) for f in names
             ) + ")"
         return params
 
@@ -257,11 +259,12 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
 
         self._validate_params()
         frame = self._as_frame(X, fitting=True)
-        y_arr = np.asarray(y, dtype=float).reshape(-1)
-        if y_arr.shape[0] != len(frame):
-            raise ValueError(f"X has {len(frame)} rows but y has {y_arr.shape[0]}")
-        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
-        keep = np.isfinite(y_arr)
+        y_arr = target_array(self, y, len(frame))
+        weights = None
+        if sample_weight is not None:
+            weights = _check_sample_weight(sample_weight, frame.to_numpy(), dtype=np.float64,
+                                           ensure_non_negative=True)
+        keep = ~np.isnan(y_arr)
         n_with = int(keep.sum())
         if n_with < self.min_records:
             name = getattr(y, "name", None) or "the target"
@@ -274,9 +277,8 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         if weights is not None:
             weights = weights[keep]
 
-        self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
-        self.n_features_in_ = frame.shape[1]
         self.y_mean_ = float(np.mean(y_arr))
+        self.interval_scale_ = 1.0
         margin = self._prior_margin(frame)
         X_np = frame.to_numpy(dtype=np.float32)
         n = len(y_arr)
@@ -385,12 +387,25 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         """Ensemble mean prediction (model space)."""
         return self.predict_members(X).mean(axis=0)
 
+    def predict_mean_float32(self, X: pd.DataFrame, X32: np.ndarray | None = None
+                             ) -> np.ndarray:
+        """:meth:`predict` (same numbers) reading a C-ordered float32 matrix ``X32`` of the
+        feature frame ``X`` that callers share between ensembles with the same features:
+        XGBoost walks rows, and a column-major float64 frame would otherwise be copied and
+        re-laid out once per ensemble."""
+        check_is_fitted(self, "estimators_")
+        if [str(n) for n in self.feature_names_in_] != [str(c) for c in X.columns]:
+            return self.predict(X)
+        if X32 is None:
+            X32 = np.ascontiguousarray(X.to_numpy(dtype=np.float32))
+        return self._mean_members(X32, self._prior_margin(X))
+
     def predict_dist(self, X: Any) -> pd.DataFrame:
         """Predictive distribution per row: ``mean``, ``std``, ``epistemic_std``,
         ``noise_std``, ``extrapolation_std`` and Gaussian bounds ``lo95``, ``lo68``, ``hi68``,
         ``hi95`` (model space).
 
-        ``std = interval_scale * sqrt(epistemic_std**2 + noise_std**2 + extrapolation_std**2)``.
+        ``std = interval_scale_ * sqrt(epistemic_std**2 + noise_std**2 + extrapolation_std**2)``.
         """
         frame, X_np, margin = self._prepare(X)
         members = self._member_matrix(X_np, margin)
@@ -398,17 +413,26 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         epi = members.std(axis=0, ddof=1) if members.shape[0] > 1 else np.zeros_like(mean)
         noise = np.full_like(mean, np.sqrt(self.noise_var_))
         extra = np.sqrt(self._extrapolation_var(X_np))
-        std = float(self.interval_scale) * np.sqrt(epi**2 + noise**2 + extra**2)
+        std = float(self.interval_scale_) * np.sqrt(epi**2 + noise**2 + extra**2)
         out = gaussian_frame(mean, std, index=frame.index)
         out.insert(2, "epistemic_std", epi)
         out.insert(3, "noise_std", noise)
         out.insert(4, "extrapolation_std", extra)
         return out
 
+    def calibrate_intervals(self, factor: float) -> EnsembleRegressor:
+        """Multiply the predictive std by ``factor`` from now on (sets ``interval_scale_``;
+        the factor grouped CV reports as ``CVReport.interval_scale_factor``). Returns
+        ``self``."""
+        check_is_fitted(self, "estimators_")
+        self.interval_scale_ = _check_scale(factor)
+        return self
+
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        """Names of the features the model uses (in the order it uses them)."""
-        check_is_fitted(self, "feature_names_in_")
-        return np.asarray(self.feature_names_in_, dtype=object)
+        """Names of the features the model uses (in the order it uses them); ``x0, x1, ...``
+        when fitted on an array."""
+        check_is_fitted(self, "n_features_in_")
+        return np.asarray(self._feature_names(), dtype=object)
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:
@@ -435,7 +459,10 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
             "format": SAVE_FORMAT,
             "xgboost_version": xgboost.__version__,
             "params": params,
-            "feature_names_in": [str(c) for c in self.feature_names_in_],
+            "feature_names_in": (None if getattr(self, "feature_names_in_", None) is None
+                                 else self._feature_names()),
+            "n_features_in": int(self.n_features_in_),
+            "interval_scale": float(self.interval_scale_),
             "y_mean": self.y_mean_,
             "noise_var": self.noise_var_,
             "noise_source": self.noise_source_,
@@ -452,7 +479,8 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
 
     @classmethod
     def load(cls, directory: str | Path) -> EnsembleRegressor:
-        """Read an ensemble written by :meth:`save` (JSON only)."""
+        """Read an ensemble written by :meth:`save` (JSON only). A v1 file kept the interval
+        scale among the parameters; it becomes the fitted ``interval_scale_``."""
         from xgboost import XGBRegressor
 
         path = Path(directory)
@@ -460,9 +488,13 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         if not meta_path.is_file():
             raise FileNotFoundError(f"{meta_path} not found; is {path} a saved coatml ensemble?")
         meta = json.loads(meta_path.read_text())
-        if meta.get("format") != SAVE_FORMAT:
-            raise ValueError(f"{meta_path}: format {meta.get('format')!r}, expected {SAVE_FORMAT}")
-        model = cls(**meta["params"])
+        if meta.get("format") not in _READABLE_FORMATS:
+            raise ValueError(f"{meta_path}: format {meta.get('format')!r}, expected one of "
+                             f"{_READABLE_FORMATS}")
+        params = dict(meta["params"])
+        scale = params.pop("interval_scale", None) if meta["format"] == _READABLE_FORMATS[0] \
+            else meta["interval_scale"]
+        model = cls(**params)
         members = []
         for name in meta["members"]:
             if Path(name).name != name or not name.endswith(".json"):
@@ -471,8 +503,11 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
             member.load_model(path / name)
             members.append(member)
         model.estimators_ = members
-        model.feature_names_in_ = np.asarray(meta["feature_names_in"], dtype=object)
-        model.n_features_in_ = len(model.feature_names_in_)
+        names = meta["feature_names_in"]
+        if names is not None:
+            model.feature_names_in_ = np.asarray(names, dtype=object)
+        model.n_features_in_ = int(meta.get("n_features_in", len(names or [])))
+        model.interval_scale_ = 1.0 if scale is None else _check_scale(scale)
         model.y_mean_ = float(meta["y_mean"])
         model.noise_var_ = float(meta["noise_var"])
         model.noise_source_ = str(meta["noise_source"])
@@ -483,3 +518,58 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         model.feature_high_ = np.array(meta["feature_high"], dtype=float)
         model.feature_weight_ = np.array(meta["feature_weight"], dtype=float)
         return model
+
+
+def _check_scale(factor: Any) -> float:
+    value = float(factor)
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"the interval scale must be a finite number > 0, got {factor!r}")
+    return value
+
+
+def validate_features(estimator: Any, X: Any, *, reset: bool) -> tuple[np.ndarray, Any]:
+    """``X`` as a float64 2-D array checked the scikit-learn way (``validate_data``: no
+    sparse, complex or infinite values, at least 2 rows and 1 column at ``fit``; sets or
+    checks ``n_features_in_`` and ``feature_names_in_``), and ``X``'s index (``None`` for an
+    array). NaN is allowed (a featurizer gap).
+
+    A DataFrame with non-numeric columns is an error naming them. At prediction
+    (``reset=False``) a DataFrame's columns are taken by name: the fitted ones in fitted
+    order (extra columns are ignored, a missing one is an error naming it)."""
+    index = None
+    if isinstance(X, pd.DataFrame):
+        index = X.index
+        fitted = getattr(estimator, "feature_names_in_", None)
+        if not reset and fitted is not None:
+            missing = [c for c in fitted if c not in X.columns]
+            if missing:
+                raise ValueError(
+                    f"X lacks {len(missing)} feature(s) the model was fitted with: {missing[:10]}"
+                )
+            X = X[list(fitted)]
+        bad = [c for c in X.columns if not (
+            pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c])
+        )]
+        if bad:
+            raise ValueError(
+                f"features must be numeric; non-numeric column(s): {bad[:10]} "
+                "(featurize the records first)"
+            )
+    arr = validate_data(estimator, X, reset=reset, dtype=np.float64,
+                        ensure_all_finite="allow-nan", ensure_min_samples=2 if reset else 1)
+    return np.asarray(arr, dtype=np.float64), index
+
+
+def target_array(estimator: Any, y: Any, n_rows: int) -> np.ndarray:
+    """``y`` as a float 1-D array of ``n_rows`` values (a column vector is raveled with a
+    ``DataConversionWarning``); NaN (a missing value) is kept, infinity is an error naming
+    the rows."""
+    if y is None:
+        raise ValueError(f"{type(estimator).__name__} requires y to be passed, but the target "
+                         "y is None")
+    arr = column_or_1d(np.asarray(y, dtype=np.float64), warn=True)
+    check_consistent_length(np.empty((n_rows, 0)), arr)
+    inf = np.flatnonzero(np.isinf(arr))
+    if inf.size:
+        raise ValueError(f"Input y contains infinity at row(s) {inf[:10].tolist()}")
+    return arr

@@ -32,6 +32,13 @@ the untransformed GP did on NMC811 | Li6PS5Cl for 10 nm films, extrapolating the
 better" of thin records). Means and intervals are mapped back through the monotone inverse
 (the mean is then the posterior median), stds by the delta method.
 
+Plain arrays (no column names) work too: the columns are ``x0, x1, ...`` and, with
+``descriptors=None``, every column is a descriptor with scale 1 (the caller has scaled them);
+the named defaults need the featurizer's column names.
+
+The predictive std is multiplied by the fitted ``interval_scale_`` (1.0 after ``fit``; set it
+with :meth:`DescriptorGP.calibrate_intervals`, as for the ensemble).
+
 It offers the interface of :class:`coatml.models.estimators.EnsembleRegressor` that scoring
 uses: ``predict_dist`` (``mean``, ``std``, ``epistemic_std`` (latent), ``noise_std``,
 Gaussian bounds; model space) and ``predict_members``: ``n_members`` draws from the marginal
@@ -54,6 +61,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from coatml.models.estimators import _check_scale, target_array, validate_features
 from coatml.models.targets import Z68, Z95, gaussian_frame
 
 __all__ = ["DEFAULT_DESCRIPTORS", "DescriptorGP"]
@@ -87,7 +95,8 @@ class DescriptorGP(RegressorMixin, BaseEstimator):
     Parameters
     ----------
     descriptors
-        ``{column: scale}``; ``None`` uses :data:`DEFAULT_DESCRIPTORS`. Columns absent from
+        ``{column: scale}``; ``None`` uses :data:`DEFAULT_DESCRIPTORS` for a DataFrame with
+        string column names and every column with scale 1 for an array. Columns absent from
         ``X`` are an error at ``fit``.
     nu
         Smoothness of the Matern kernel (0.5, 1.5, 2.5 or ``inf``).
@@ -97,25 +106,25 @@ class DescriptorGP(RegressorMixin, BaseEstimator):
         Extra seeded starts of the marginal-likelihood optimiser.
     n_members
         Posterior draws returned by :meth:`predict_members`.
-    interval_scale
-        Multiplies the predictive std (same meaning as in ``EnsembleRegressor``).
     bounds
         ``(low, high)`` of a bounded target, or ``None``; values are clipped to 0.1 % of the
         range inside the bounds before the logit.
     random_state
         Seed of the optimiser restarts and the posterior draws.
+
+    Input is checked as in ``EnsembleRegressor`` (:func:`coatml.models.estimators.
+    validate_features`): NaN allowed, infinity an error, a DataFrame's columns taken by name
+    at prediction.
     """
 
     def __init__(self, descriptors: Mapping[str, float] | None = None, nu: float = 2.5,
                  linear_trend: bool = True, n_restarts: int = 1, n_members: int = 16,
-                 interval_scale: float = 1.0, bounds: tuple[float, float] | None = None,
-                 random_state: int = 0) -> None:
+                 bounds: tuple[float, float] | None = None, random_state: int = 0) -> None:
         self.descriptors = descriptors
         self.nu = nu
         self.linear_trend = linear_trend
         self.n_restarts = n_restarts
         self.n_members = n_members
-        self.interval_scale = interval_scale
         self.bounds = bounds
         self.random_state = random_state
 
@@ -149,8 +158,18 @@ class DescriptorGP(RegressorMixin, BaseEstimator):
         s = 1.0 / (1.0 + np.exp(-z))
         return (b[1] - b[0]) * s * (1.0 - s)
 
-    def _descriptor_scales(self) -> dict[str, float]:
-        spec = dict(DEFAULT_DESCRIPTORS if self.descriptors is None else self.descriptors)
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def _descriptor_scales(self, columns: list[str], named: bool) -> dict[str, float]:
+        if self.descriptors is not None:
+            spec = dict(self.descriptors)
+        elif named:
+            spec = dict(DEFAULT_DESCRIPTORS)
+        else:
+            spec = dict.fromkeys(columns, 1.0)
         if not spec:
             raise ValueError("DescriptorGP needs at least one descriptor")
         bad = [k for k, v in spec.items() if not (np.isfinite(v) and v > 0)]
@@ -159,10 +178,11 @@ class DescriptorGP(RegressorMixin, BaseEstimator):
         return {str(k): float(v) for k, v in spec.items()}
 
     def _design(self, X: Any) -> np.ndarray:
-        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(
-            np.asarray(X, dtype=float), columns=self.feature_names_in_)
-        raw = frame.reindex(columns=self.descriptor_names_).to_numpy(dtype=float)
-        raw = np.where(np.isfinite(raw), raw, np.nan)
+        arr, _ = validate_features(self, X, reset=False)
+        return self._design_raw(arr[:, self.descriptor_index_])
+
+    def _design_raw(self, raw: np.ndarray) -> np.ndarray:
+        """Scaled, centred descriptors (NaN filled) and the share missing per row."""
         missing = np.isnan(raw)
         filled = np.where(missing, self.fill_values_, raw)
         return np.hstack([(filled - self.center_) / self.scales_,
@@ -177,28 +197,29 @@ class DescriptorGP(RegressorMixin, BaseEstimator):
             WhiteKernel,
         )
 
-        if not isinstance(X, pd.DataFrame):
-            raise TypeError("DescriptorGP.fit needs a DataFrame with named feature columns")
-        scales = self._descriptor_scales()
-        absent = [c for c in scales if c not in X.columns]
+        arr, _ = validate_features(self, X, reset=True)
+        named = hasattr(self, "feature_names_in_")
+        columns = ([str(c) for c in self.feature_names_in_] if named
+                   else [f"x{i}" for i in range(arr.shape[1])])
+        scales = self._descriptor_scales(columns, named)
+        absent = [c for c in scales if c not in columns]
         if absent:
-            raise ValueError(f"DescriptorGP: descriptor column(s) {absent} not in the features")
-        y_arr = np.asarray(y, dtype=float).ravel()
-        if len(y_arr) != len(X):
-            raise ValueError(f"X has {len(X)} rows, y has {len(y_arr)}")
-        if len(y_arr) < 2 or not np.isfinite(y_arr).all():
-            raise ValueError("DescriptorGP needs at least 2 finite target values")
-        self.feature_names_in_ = np.asarray(list(X.columns), dtype=object)
-        self.n_features_in_ = len(self.feature_names_in_)
+            where = "the features" if named else f"the array's columns {columns[:5]}..."
+            raise ValueError(f"DescriptorGP: descriptor column(s) {absent} not in {where}")
+        y_arr = target_array(self, y, len(arr))
+        bad = np.flatnonzero(np.isnan(y_arr))
+        if bad.size:
+            raise ValueError(f"DescriptorGP needs finite target values; NaN at row(s) "
+                             f"{bad[:10].tolist()}")
         self.descriptor_names_ = list(scales)
+        self.descriptor_index_ = np.array([columns.index(c) for c in self.descriptor_names_])
         self.scales_ = np.array([scales[c] for c in self.descriptor_names_])
-        raw = X[self.descriptor_names_].to_numpy(dtype=float)
-        raw = np.where(np.isfinite(raw), raw, np.nan)
+        raw = arr[:, self.descriptor_index_]
         with np.errstate(all="ignore"):
             med = np.nanmedian(raw, axis=0) if np.isfinite(raw).any() else np.zeros(raw.shape[1])
         self.fill_values_ = np.where(np.isfinite(med), med, 0.0)
         self.center_ = np.where(np.isnan(raw), self.fill_values_, raw).mean(axis=0)
-        Z = self._design(X)
+        Z = self._design_raw(raw)
         z_arr = self._to_z(y_arr)
         self.y_mean_ = float(z_arr.mean())
         self.y_scale_ = float(z_arr.std()) or 1.0
@@ -221,6 +242,7 @@ class DescriptorGP(RegressorMixin, BaseEstimator):
         self.gp_ = gp
         self.noise_var_ = float(gp.kernel_.k2.noise_level) * self.y_scale_ ** 2
         self.n_train_ = len(y_arr)
+        self.interval_scale_ = 1.0
         return self
 
     def _latent(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -243,7 +265,7 @@ class DescriptorGP(RegressorMixin, BaseEstimator):
         68 / 95 % bounds, model space. For a bounded target the bounds are the transformed
         quantiles (inside the range) and the stds are delta-method stds."""
         mean_z, latent_z = self._latent(X)
-        scale = float(self.interval_scale)
+        scale = float(self.interval_scale_)
         noise_z = np.full_like(mean_z, np.sqrt(self.noise_var_))
         total_z = scale * np.sqrt(latent_z ** 2 + noise_z ** 2)
         slope = self._slope(mean_z)
@@ -260,7 +282,7 @@ class DescriptorGP(RegressorMixin, BaseEstimator):
         mean, latent = self._latent(X)
         rng = np.random.default_rng(self.random_state)
         z = rng.standard_normal((int(self.n_members), len(mean)))
-        return self._from_z(mean[None, :] + float(self.interval_scale) * latent[None, :] * z)
+        return self._from_z(mean[None, :] + float(self.interval_scale_) * latent[None, :] * z)
 
     def condition(self, X: Any, y: Any) -> DescriptorGP:
         """A copy whose posterior also conditions on ``(X, y)``, with the fitted kernel kept
@@ -281,6 +303,13 @@ class DescriptorGP(RegressorMixin, BaseEstimator):
         new = copy.copy(self)
         new.gp_ = gp
         return new
+
+    def calibrate_intervals(self, factor: float) -> DescriptorGP:
+        """Multiply the predictive std (and the spread of the draws) by ``factor`` from now on
+        (sets ``interval_scale_``). Returns ``self``."""
+        check_is_fitted(self, "gp_")
+        self.interval_scale_ = _check_scale(factor)
+        return self
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """The descriptor columns the GP uses, then the share of them missing in a row."""

@@ -159,8 +159,12 @@ def check_enough_data(
         n_with = int(pd.to_numeric(records[spec.name], errors="coerce").notna().sum())
     if n_with < min_records or missing:
         miss = f"; missing column(s): {', '.join(missing)}" if missing else ""
+        by_kind = ""
+        if "data_kind" in records.columns and spec.name in records.columns:
+            counts = records.groupby("data_kind")[spec.name].count().to_dict()
+            by_kind = f" (by data_kind: {counts})"
         raise InsufficientDataError(
-            f"{spec.name}: {n_with} of {len(records)} record(s) carry a value, at least "
+            f"{spec.name}: {n_with} of {len(records)} record(s) carry a value{by_kind}, at least "
             f"{min_records} are needed to train or validate a model{miss}. Add measured "
             f"records with {spec.name} (coatml data add) before training."
         )
@@ -263,3 +267,14 @@ def gaussian_frame(
         },
         index=index,
     )
+
+
+
+def require_records(records: pd.DataFrame, target: str, min_records: int = MIN_RECORDS
+                    ) -> pd.DataFrame:
+    """The rows of ``records`` that carry a value of ``target``, after
+    :func:`check_enough_data` (the one "too few records" check of every model trained on
+    records)."""
+    check_enough_data(records, target, min_records=min_records)
+    values = pd.to_numeric(records[get_target(target).name], errors="coerce")
+    return records.loc[values.notna()]

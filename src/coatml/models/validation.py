@@ -185,10 +185,6 @@ class CVReport:
         model = self.metrics["model"]["rmse"]
         return {b: bool(model < m["rmse"]) for b, m in self.metrics.items() if b != "model"}
 
-    @property
-    def beats_all_baselines(self) -> bool:
-        return all(self.beats_baselines.values())
-
     def summary(self) -> str:
         """One plain sentence per baseline saying whether the model beats it."""
         model = self.metrics["model"]["rmse"]

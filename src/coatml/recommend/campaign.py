@@ -28,13 +28,13 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from coatml.exceptions import CoatmlError, ModelNotFoundError, Problem, ValidationError
+from coatml.exceptions import CoatmlError, Problem, ValidationError
 from coatml.recommend.acquisition import Objective
 from coatml.recommend.propose import Constraints, Proposal, propose
 from coatml.recommend.space import SpaceSpec
@@ -96,6 +96,86 @@ class CampaignError(CoatmlError):
     """A campaign that does not exist, or exists already."""
 
 
+SURROGATES = ("champion", "gp")
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    """A campaign's settings: the defaults of every ``next`` batch. Stored as JSON with a
+    ``type`` and ``version`` tag; an unknown key or a bad value is an error on the way in
+    and on the way out, never silently dropped.
+
+    ``surrogate``: ``champion`` (the registered models) or ``gp`` (the pair GP fitted per
+    batch, :class:`~coatml.recommend.surrogates.PairGPSettings`); ``strategy``: the
+    acquisition; ``replicates``: how often one recipe may be measured or pending; the
+    remaining fields are the space (``coated_component``, ``max_candidates``) and the
+    batch constraints (:class:`~coatml.recommend.propose.Constraints`)."""
+
+    TYPE: ClassVar[str] = "coatml.CampaignConfig"
+    VERSION: ClassVar[int] = 1
+
+    seed: int = 0
+    strategy: str = "auto"
+    surrogate: str = "champion"
+    replicates: int = 1
+    coated_component: str = "auto"
+    max_candidates: int | None = None
+    family: str | None = None
+    exclude_elements: tuple[str, ...] = ()
+    max_temperature_c: float | None = None
+    max_thickness_nm: float | None = None
+    max_coatings: int | None = None
+    max_per_coating: int = 1
+    same_temperature: bool = False
+
+    def __post_init__(self) -> None:
+        from coatml.recommend.propose import check_strategy
+
+        check_strategy(self.strategy)
+        if self.surrogate not in SURROGATES:
+            raise ValueError(f"surrogate must be one of {SURROGATES}, not '{self.surrogate}'")
+        if self.replicates < 1:
+            raise ValueError("replicates must be >= 1")
+        if self.coated_component not in ("auto", "electrode", "electrolyte"):
+            raise ValueError("coated_component must be auto, electrode or electrolyte, not "
+                             f"'{self.coated_component}'")
+        if self.max_candidates is not None and self.max_candidates < 1:
+            raise ValueError("max_candidates must be >= 1")
+        object.__setattr__(self, "exclude_elements", tuple(self.exclude_elements))
+
+    def to_json(self) -> str:
+        body = {"type": self.TYPE, "version": self.VERSION, **asdict(self)}
+        body["exclude_elements"] = list(self.exclude_elements)
+        return json.dumps(body, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> CampaignConfig:
+        data = dict(json.loads(text))
+        tag = data.pop("type", None)
+        version = data.pop("version", None)
+        if tag is not None and tag != cls.TYPE:
+            raise ValueError(f"campaign settings of type {tag!r}, expected {cls.TYPE!r}")
+        if version is not None and int(version) > cls.VERSION:
+            raise ValueError(f"campaign settings version {version} is newer than this coatml "
+                             f"reads ({cls.VERSION}); upgrade coatml")
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CampaignConfig:
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown campaign setting(s) {unknown}; known: {sorted(known)}")
+        return cls(**dict(data))
+
+    def constraints(self, **overrides: Any) -> Constraints:
+        fields = Constraints.__dataclass_fields__
+        kwargs = {k: getattr(self, k) for k in fields if hasattr(self, k)}
+        kwargs.update({k: v for k, v in overrides.items() if k in fields and v is not None})
+        kwargs["exclude_elements"] = tuple(kwargs.get("exclude_elements") or ())
+        return Constraints(**kwargs)
+
+
 @dataclass(frozen=True)
 class ResultsReport:
     """What :meth:`Campaign.add_results` did."""
@@ -138,16 +218,10 @@ def _text(value: Any) -> str | None:
 
 
 def _chemistry(name: str | None) -> str | None:
-    """Reduced formula of a coating name (alias-aware); the folded name when unparsable."""
-    if name is None:
-        return None
-    from coatml.data.formulas import resolve_material
-    from coatml.exceptions import FormulaError
+    """:func:`~coatml.data.formulas.chemistry_key` of a coating name, ``None`` for none."""
+    from coatml.data.formulas import chemistry_key
 
-    try:
-        return resolve_material(name).composition.reduced_formula
-    except (FormulaError, FileNotFoundError):
-        return " ".join(name.split()).casefold()
+    return None if name is None else chemistry_key(name)
 
 
 class Campaign:
@@ -163,8 +237,8 @@ class Campaign:
         self.electrode = str(row["electrode"])
         self.electrolyte = str(row["electrolyte"])
         self.objective = str(row["objective"])
-        self.strategy = str(row["strategy"])
-        self.settings: dict[str, Any] = json.loads(row["settings"])
+        self.config = CampaignConfig.from_json(row["settings"])
+        self.strategy = self.config.strategy
 
     # ------------------------------------------------------------------ create / open
     @classmethod
@@ -172,9 +246,10 @@ class Campaign:
             objective: str = "retention", strategy: str = "auto",
             **settings: Any) -> Campaign:
         """Create a campaign. ``store``: a RecordStore, an Engine or a database URL.
-        ``settings``: defaults of :meth:`next` (``coated_component``, ``max_candidates``,
-        ``seed``, constraint fields)."""
+        ``settings``: the other :class:`CampaignConfig` fields (checked before anything is
+        written: an unknown key or a bad value raises ``ValueError``)."""
         Objective.parse(objective)
+        config = CampaignConfig.from_dict({**settings, "strategy": strategy})
         from coatml.data.formulas import resolve_material
 
         resolve_material(electrode)
@@ -186,7 +261,7 @@ class Campaign:
                 raise CampaignError(f"campaign '{name}' exists already")
             conn.execute(campaigns.insert().values(
                 name=name, electrode=electrode, electrolyte=electrolyte, objective=objective,
-                strategy=strategy, settings=json.dumps(settings, sort_keys=True),
+                strategy=config.strategy, settings=config.to_json(),
                 created_at=_now()))
         return cls.load(store, name)
 
@@ -214,60 +289,69 @@ class Campaign:
         return int(last or 0) + 1
 
     def spec(self, **overrides: Any) -> SpaceSpec:
-        keys = ("coated_component", "max_candidates", "include_enumerated",
-                "temperatures_per_window")
-        kwargs = {k: self.settings[k] for k in keys if k in self.settings}
-        kwargs.update({k: v for k, v in overrides.items() if k in keys and v is not None})
+        kwargs: dict[str, Any] = {"coated_component": self.config.coated_component,
+                                  "max_candidates": self.config.max_candidates}
+        kwargs.update({k: v for k, v in overrides.items() if v is not None})
         return SpaceSpec(self.electrode, self.electrolyte, **kwargs)
 
     def constraints(self, **overrides: Any) -> Constraints:
-        fields = Constraints.__dataclass_fields__
-        kwargs = {k: v for k, v in self.settings.items() if k in fields}
-        kwargs.update({k: v for k, v in overrides.items() if k in fields and v is not None})
-        if "exclude_elements" in kwargs:
-            kwargs["exclude_elements"] = tuple(kwargs["exclude_elements"])
-        return Constraints(**kwargs)
+        return self.config.constraints(**overrides)
+
+    def pending(self) -> pd.DataFrame:
+        """The recipes proposed by this campaign and not yet returned."""
+        with self.engine.connect() as conn:
+            props = self._proposals(conn)
+        return props[props["status"] == "pending"].reset_index(drop=True)
 
     def next(self, n: int = 4, models: Mapping[str, Any] | None = None,
              tracker: Any | None = None, constraints: Constraints | None = None,
              seed: int | None = None, strategy: str | None = None,
              observed: pd.DataFrame | None = None, spec: SpaceSpec | None = None,
+             surrogate: str | None = None, replicates: int | None = None,
              **propose_kwargs: Any) -> Proposal:
         """Propose the next batch and record it as pending.
 
-        ``models`` (target -> Surrogate) default to the champions of ``tracker``'s registry;
-        without any, the batch is a space-filling design. With a tracker the batch is logged
-        as an MLflow run tagged with the model versions that proposed it.
+        The campaign's stored settings (:class:`CampaignConfig`) apply unless overridden:
+        ``surrogate`` ``champion`` scores with ``models`` (target -> Surrogate), by default the
+        champions of ``tracker``'s registry; ``gp`` fits the pair GP on this pair's records.
+        Without a usable model the batch is a space-filling design. Pending proposals of the
+        campaign and recipes measured ``replicates`` times already are not proposed again.
+        With a tracker the batch is logged as an MLflow run tagged with the model versions.
         """
-        obj = Objective.parse(self.objective)
-        versions: list[dict[str, str]] = []
-        if models is None and tracker is not None:
-            models = {}
-            from coatml.tracking.registry import load_champion
+        from coatml.recommend.propose import check_strategy
 
-            for target in obj.targets:
-                try:
-                    loaded = load_champion(tracker, target)
-                except ModelNotFoundError:
-                    continue
-                models[target] = loaded
-        for target, model in (models or {}).items():
-            if hasattr(model, "version"):
-                versions.append({"target": target, "name": str(model.name),
-                                 "version": str(model.version), "run_id": str(model.run_id)})
-            else:
-                versions.append({"target": target,
-                                 "name": str(getattr(model, "label", type(model).__name__)),
-                                 "version": "in-memory", "run_id": ""})
+        obj = Objective.parse(self.objective)
+        surrogate = surrogate or self.config.surrogate
+        if surrogate not in SURROGATES:
+            raise ValueError(f"surrogate must be one of {SURROGATES}, not '{surrogate}'")
+        strategy = strategy or self.config.strategy
+        check_strategy(strategy)
+        replicates = int(replicates or self.config.replicates)
         if observed is None and self.store is not None:
             observed = self.store.to_frame()
         with self.engine.connect() as conn:
             batch_number = self._batch_number(conn)
-        seed = int(self.settings.get("seed", 0)) + batch_number if seed is None else seed
+        seed = self.config.seed + batch_number if seed is None else seed
         batch_id = f"{_slug(self.name)}-b{batch_number:03d}"
-        proposal = propose(spec or self.spec(), models, obj, n, strategy or self.strategy,
-                           constraints or self.constraints(), seed, observed=observed,
-                           batch_id=batch_id, **propose_kwargs)
+        kwargs = dict(observed=observed, batch_id=batch_id, pending=self.pending(),
+                      replicates=replicates, **propose_kwargs)
+        versions: list[dict[str, str]] = []
+        if surrogate == "gp" and models is None:
+            from coatml.recommend.surrogates import propose_with_pair_gp
+
+            kwargs.pop("observed")
+            proposal = propose_with_pair_gp(spec or self.spec(), observed, obj, n, strategy,
+                                            constraints or self.constraints(), seed, **kwargs)
+            versions = [{"target": t, "name": "pair GP", "version": "in-memory", "run_id": ""}
+                        for t in obj.targets if f"pred_{t}" in proposal.batch]
+        else:
+            if models is None and tracker is not None:
+                from coatml.tracking.registry import load_champions
+
+                models = load_champions(tracker, obj.targets)[0]
+            versions = _versions(models)
+            proposal = propose(spec or self.spec(), models, obj, n, strategy,
+                               constraints or self.constraints(), seed, **kwargs)
         run_id = None
         if tracker is not None:
             run_id = _log_batch(tracker, self, proposal, versions, batch_number, seed)
@@ -343,7 +427,6 @@ class Campaign:
                                default_data_kind="lab")
         table.content_hash = hashlib.sha256(
             table.records.to_csv(index=False).encode("utf-8")).hexdigest()
-        ingest = store.add_validated(table, source_name=source_name or f"campaign {self.name}")
         recs = table.records
         now = _now()
         links, devs = [], []
@@ -370,12 +453,22 @@ class Campaign:
                 warnings.append(f"row {row_no}: no proposal_id; added as ordinary (unsolicited) "
                                 "data and flagged in the campaign")
         matched = sorted({p for p in pid if p is not None})
-        with self.engine.begin() as conn:
-            if links:
-                conn.execute(results.insert(), links)
+
+        def write_links(conn: sa.Connection) -> None:
+            campaign_metadata.create_all(conn)
+            known_links = {(r.record_id, r.proposal_id) for r in conn.execute(
+                sa.select(results.c.record_id, results.c.proposal_id)
+                .where(results.c.campaign_id == self.campaign_id))}
+            new = [lk for lk in links if (lk["record_id"], lk["proposal_id"]) not in known_links]
+            if new:
+                conn.execute(results.insert(), new)
             if matched:
                 conn.execute(proposals.update().where(proposals.c.proposal_id.in_(matched))
                              .values(status="returned", returned_at=now))
+
+        # the records and the campaign's links land in one transaction, or neither does
+        ingest = store.add_validated(table, source_name=source_name or f"campaign {self.name}",
+                                     also=write_links)
         deviations = pd.DataFrame(devs)
         return ResultsReport(ingest.n_added, ingest.n_skipped, int(pid.notna().sum()),
                              int(pid.isna().sum()), deviations, tuple(warnings))
@@ -420,6 +513,20 @@ class Campaign:
                 "pending": int((st["status"] == "pending").sum()),
                 "returned": int((st["status"] == "returned").sum()),
                 "unsolicited": int((st["status"] == "unsolicited").sum())}
+
+
+def _versions(models: Mapping[str, Any] | None) -> list[dict[str, str]]:
+    """Which model versions proposed a batch (registry name/version, or in-memory)."""
+    out = []
+    for target, model in (models or {}).items():
+        if hasattr(model, "version"):
+            out.append({"target": target, "name": str(model.name),
+                        "version": str(model.version), "run_id": str(model.run_id)})
+        else:
+            out.append({"target": target,
+                        "name": str(getattr(model, "label", type(model).__name__)),
+                        "version": "in-memory", "run_id": ""})
+    return out
 
 
 def _slug(name: str) -> str:

@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from coatml.data.formulas import resolve_material
-from coatml.exceptions import FormulaError
 from coatml.recommend.library import _library_cached, _precursors_cached
 
 if TYPE_CHECKING:
@@ -173,6 +172,37 @@ def _process_for(elements: frozenset[str]) -> tuple[str, str, float, float, bool
     return "/".join(names), coreactant, lo, hi, feasible
 
 
+def _precursor_window(elements: list[str], precursors: str) -> tuple[float, float, str]:
+    """Deposition window of a library process whose source gives none: the intersection of
+    the sourced windows (``precursors.csv``) of its own precursors where the table has them,
+    else of the best precursor per element (:func:`_process_for`). ``(min, max, source)``;
+    NaN bounds when no window is known."""
+    table = _precursors_cached()
+    named = {_short(x).casefold() for x in precursors.replace(",", "/").split("/") if x.strip()}
+    los, his, used = [], [], []
+    for el in elements:
+        rows = table[(table["element"] == el)
+                     & table["precursor"].map(lambda p: _short(p).casefold() in named)]
+        if rows.empty:
+            continue
+        row = rows.iloc[0]
+        if _short(row["precursor"]) not in used:
+            used.append(_short(row["precursor"]))
+        if not math.isnan(row["temperature_min_c"]):
+            los.append(float(row["temperature_min_c"]))
+        if not math.isnan(row["temperature_max_c"]):
+            his.append(float(row["temperature_max_c"]))
+    if los or his:
+        lo = max(los) if los else float("nan")
+        hi = min(his) if his else float("nan")
+        if not (lo > hi):
+            return lo, hi, f"precursor table ({'/'.join(used)})"
+    names, _, lo, hi, ok = _process_for(frozenset(elements))
+    if ok and not (math.isnan(lo) and math.isnan(hi)):
+        return lo, hi, f"precursor table ({names}; the library's precursors have no window)"
+    return float("nan"), float("nan"), "none"
+
+
 def _enumerate_compositions(
     cations: Iterable[str], max_atoms: int, max_li: int, max_m: int, include_mixed: bool,
 ) -> dict[tuple[tuple[str, int], ...], tuple[str, str, str]]:
@@ -229,15 +259,22 @@ def _library_candidates() -> pd.DataFrame:
         anion = _ANION_BY_CLASS[best["coating_class"]]
         if anion == "oxide" and "Si" in elements.split() and "Li" in elements.split():
             anion = "silicate"
+        tmin, tmax = best["temperature_min_c"], best["temperature_max_c"]
+        window_source, precursors = "library", best["precursors"]
+        if pd.isna(tmin) and pd.isna(tmax):
+            tmin, tmax, window_source = _precursor_window(elements.split(), str(precursors))
+            if window_source.endswith("have no window)") or not str(precursors).strip():
+                precursors = window_source.removeprefix("precursor table (").split(";")[0]
+                precursors = precursors.rstrip(")")
         rows.append({
             "coating": coating, "formula": best["formula"],
             "reduced_formula": best["reduced_formula"], "family": best["coating_class"],
             "elements": elements, "n_elements": len(elements.split()),
             "li_fraction": float(comp["Li"] / comp.num_atoms), "anion": anion,
-            "depositable": True, "method": best["method"], "precursors": best["precursors"],
+            "depositable": True, "method": best["method"], "precursors": precursors,
             "coreactant": best["coreactant"],
-            "temperature_min_c": best["temperature_min_c"],
-            "temperature_max_c": best["temperature_max_c"],
+            "temperature_min_c": tmin, "temperature_max_c": tmax,
+            "window_source": window_source,
             "gpc_angstrom": best["gpc_angstrom"], "source": best["source"],
             "in_library": True, "n_processes": len(grp),
         })
@@ -264,7 +301,8 @@ def _enumerate_cached(max_atoms: int, max_li: int, max_m: int, include_mixed: bo
             "family": family, "elements": elements, "n_elements": len(key),
             "li_fraction": li_frac, "anion": anion, "depositable": ok, "method": "ALD",
             "precursors": precursors, "coreactant": coreactant,
-            "temperature_min_c": lo, "temperature_max_c": hi, "gpc_angstrom": float("nan"),
+            "temperature_min_c": lo, "temperature_max_c": hi, "window_source": "precursor table",
+            "gpc_angstrom": float("nan"),
             "source": f"enumerated (coatml), composition rule: {rule}; window = intersection of "
                       "sourced precursor windows (precursors.csv)",
             "in_library": False, "n_processes": 0,
@@ -308,18 +346,12 @@ def enumerate_candidates(
 # --------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=65536)
-def _reduced_or_none(name: str) -> str | None:
-    try:
-        return resolve_material(name).composition.reduced_formula
-    except FormulaError:
-        return None
-
-
 def _reduce_column(values: pd.Series) -> np.ndarray:
-    return np.array([
-        _reduced_or_none(v) if isinstance(v, str) and v.strip() else None for v in values
-    ], dtype=object)
+    """:func:`~coatml.data.formulas.chemistry_key` per value (``None`` for empty cells)."""
+    from coatml.data.formulas import chemistry_key
+
+    return np.array([chemistry_key(v) if isinstance(v, str) and v.strip() else None
+                     for v in values], dtype=object)
 
 
 def mark_tested(
@@ -335,6 +367,8 @@ def mark_tested(
     records of the given electrode and/or electrolyte (also compared by reduced formula) when
     given. Unparseable record coatings match nothing.
     """
+    from coatml.data.formulas import chemistry_key
+
     out = candidates.copy()
     if records.empty or "coating" not in records.columns:
         out["tested"] = False
@@ -343,7 +377,7 @@ def mark_tested(
     for column, wanted in (("electrode", electrode), ("electrolyte", electrolyte)):
         if wanted is None:
             continue
-        target = resolve_material(wanted).composition.reduced_formula
+        target = chemistry_key(wanted)
         mask &= _reduce_column(records[column]) == target
     tested = {f for f in _reduce_column(records.loc[mask, "coating"]) if f is not None}
     out["tested"] = out["reduced_formula"].isin(tested).to_numpy()
@@ -363,6 +397,9 @@ class CandidateFilters:
     (:data:`SUBSTRATE_MAX_TEMPERATURE_C`); the lower of the two is used. ``max_thickness_nm``
     removes candidates whose single cycle already exceeds it. ``reducible_elements`` lists the
     cations removed against Li/Na metal (drop "Ta" to keep Ta5+ coatings, which is debatable).
+    ``coatings``: keep only these coatings (names or formulas, compared by reduced formula).
+    ``precursors_on_hand``: the lab's inventory (short names of ``precursors.csv``); keep only
+    candidates whose every element has a precursor on hand.
     """
 
     anion_compatible: bool = True
@@ -372,6 +409,8 @@ class CandidateFilters:
     require_depositable: bool = True
     reducible_elements: tuple[str, ...] = REDUCIBLE_VS_ALKALI_METAL
     default_gpc_angstrom: float | None = None
+    coatings: tuple[str, ...] | None = None
+    precursors_on_hand: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -432,6 +471,18 @@ def _substrate_class(name: str) -> str:
     if elements == {"C"}:
         return "graphite"
     return "other"
+
+
+@lru_cache(maxsize=65536)
+def _covered_by(elements: frozenset[str], on_hand: frozenset[str]) -> bool:
+    """True when every element has a precursor (``precursors.csv``) among ``on_hand``
+    (case-folded short names)."""
+    table = _precursors_cached()
+    for el in elements:
+        names = {_short(p).casefold() for p in table.loc[table["element"] == el, "precursor"]}
+        if not names & on_hand:
+            return False
+    return True
 
 
 def _median_library_gpc() -> float:
@@ -512,6 +563,21 @@ def apply_filters(
         gpc = df["gpc_angstrom"].fillna(gpc0).to_numpy(dtype=float)
         step("max_thickness", gpc / 10.0 <= f.max_thickness_nm,
              f"one cycle (gpc/10 nm) must not exceed {f.max_thickness_nm:g} nm")
+    if f.coatings is not None:
+        from coatml.data.formulas import chemistry_key
+
+        wanted = {chemistry_key(name) for name in f.coatings}
+        keep = (df["reduced_formula"].isin(wanted) | df["coating"].isin(f.coatings)).to_numpy()
+        found = set(df.loc[keep, "reduced_formula"]) | set(df.loc[keep, "coating"])
+        missing = [n for n in f.coatings if n not in found and chemistry_key(n) not in found]
+        step("named_coatings", keep, f"only {', '.join(f.coatings)}"
+             + (f" (not among the candidates left: {', '.join(missing)})" if missing else ""))
+    if f.precursors_on_hand is not None:
+        on_hand = frozenset(p.casefold() for p in f.precursors_on_hand)
+        keep = np.array([_covered_by(frozenset(e.split()), on_hand) for e in df["elements"]],
+                        dtype=bool)
+        step("inventory", keep, f"every element needs a precursor on hand "
+             f"({', '.join(sorted(f.precursors_on_hand)) or 'none'})")
     report = FilterReport(electrode, electrolyte, coated_component, electrode_class,
                           electrolyte_class, substrate_class, n_start, tuple(steps))
     return df.reset_index(drop=True), report

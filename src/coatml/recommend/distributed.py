@@ -37,15 +37,14 @@ from coatml.recommend.rank import (
     ChunkResult,
     Progress,
     RankResult,
-    assemble,
-    chunk_plan,
-    objective_targets,
+    rank_coatings,
     score_chunk,
     target_key,
 )
 from coatml.recommend.space import SpaceSpec
 
-__all__ = ["MlflowModelRef", "SavedModelRef", "load_ref", "rank_coatings_dask", "save_model"]
+__all__ = ["DaskExecutor", "MlflowModelRef", "SavedModelRef", "load_ref", "rank_coatings_dask",
+           "save_model"]
 
 
 @dataclass(frozen=True)
@@ -76,13 +75,13 @@ class MlflowModelRef:
     registry_uri: str | None = None
 
     def load(self) -> Any:
-        import mlflow
-
+        """The version rebuilt from its JSON after its content hash is checked (no stored
+        file is executed; :func:`coatml.tracking.registry.load_model`)."""
+        from coatml.tracking.registry import load_model
         from coatml.tracking.runs import Tracker
 
         tracker = Tracker(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
-        with tracker.activate():
-            return mlflow.pyfunc.load_model(self.model_uri).unwrap_python_model()
+        return load_model(tracker, self.model_uri.removeprefix("models:/")).python_model
 
 
 def save_model(model: Any, directory: str | Path) -> SavedModelRef:
@@ -123,6 +122,51 @@ def _client(scheduler: str | None):
     return Client(cluster), cluster
 
 
+class DaskExecutor:
+    """Scores the chunks of :func:`coatml.recommend.rank.rank_coatings` on Dask workers.
+
+    ``scheduler``: a Dask scheduler address (``tcp://host:8786``); ``None`` starts a local
+    two-worker cluster for the call. The models are given as references (see the module
+    docstring); the explanation of the top rows runs on the client, which loads them once."""
+
+    timing_prefix = "worker_"
+
+    def __init__(self, scheduler: str | None = None) -> None:
+        self.scheduler = scheduler
+
+    def models(self, refs: Mapping[str, Any]) -> dict[str, Any]:
+        from coatml.recommend.rank import normalise_models
+
+        return normalise_models({target_key(k): load_ref(ref) for k, ref in refs.items()})
+
+    def score(self, spec: SpaceSpec, candidates: pd.DataFrame, starts: list[int], step: int,
+              refs: Mapping[str, Any], objective: str, progress: Progress | None,
+              timing: dict[str, float]) -> list[ChunkResult]:
+        from distributed import as_completed
+
+        refs = {target_key(key): ref for key, ref in refs.items()}
+        t0 = time.perf_counter()
+        client, cluster = _client(self.scheduler)
+        try:
+            timing["cluster"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            refs_future = client.scatter(dict(refs), broadcast=True)
+            futures = [client.submit(_score_remote, spec, candidates.iloc[s:s + step], s,
+                                     refs_future, objective, pure=False) for s in starts]
+            position = {f.key: i for i, f in enumerate(futures)}
+            results: list[ChunkResult | None] = [None] * len(futures)
+            for done, future in enumerate(as_completed(futures), 1):
+                results[position[future.key]] = future.result()
+                if progress is not None:
+                    progress(done, len(futures))
+            timing["score"] = time.perf_counter() - t0
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        return [r for r in results if r is not None]
+
+
 def rank_coatings_dask(
     spec: SpaceSpec,
     model_refs: Mapping[str, Any],
@@ -137,43 +181,8 @@ def rank_coatings_dask(
     explain_rows: int = 200,
     progress: Progress | None = None,
 ) -> RankResult:
-    """:func:`coatml.recommend.rank.rank_coatings` with the chunks scored on Dask workers.
-
-    ``model_refs``: ``{target: SavedModelRef | MlflowModelRef | surrogate}`` (see the module
-    docstring). ``scheduler``: a Dask scheduler address (``tcp://host:8786``); ``None`` starts
-    a local two-worker cluster for the call. The SHAP explanation of the top rows runs on the
-    client (the models are loaded there once too).
-    """
-    from distributed import as_completed
-
-    refs = {target_key(key): ref for key, ref in model_refs.items()}
-    objective_targets(objective)
-    t_start = time.perf_counter()
-    candidates, report, starts, step, timing = chunk_plan(spec, candidates, chunk_candidates)
-    t0 = time.perf_counter()
-    client, cluster = _client(scheduler)
-    try:
-        timing["cluster"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        refs_future = client.scatter(dict(refs), broadcast=True)
-        futures = [client.submit(_score_remote, spec, candidates.iloc[s:s + step], s,
-                                 refs_future, objective, pure=False) for s in starts]
-        position = {f.key: i for i, f in enumerate(futures)}
-        results: list[ChunkResult | None] = [None] * len(futures)
-        for done, future in enumerate(as_completed(futures), 1):
-            results[position[future.key]] = future.result()
-            if progress is not None:
-                progress(done, len(futures))
-        timing["score"] = time.perf_counter() - t0
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-    chunks = [r for r in results if r is not None]
-    for key in ("recipes", "featurize", "predict", "select"):
-        timing[f"worker_{key}"] = float(sum(r.seconds.get(key, 0.0) for r in chunks))
-    models = {target: load_ref(ref) for target, ref in refs.items()}
-    result = assemble(spec, candidates, report, chunks, models, objective, top, records,
-                      explain, explain_rows, timing)
-    timing["total"] = time.perf_counter() - t_start
-    return result
+    """:func:`coatml.recommend.rank.rank_coatings` with a :class:`DaskExecutor` (the same
+    driver; ``model_refs``: ``{target: SavedModelRef | MlflowModelRef | surrogate}``)."""
+    return rank_coatings(spec, model_refs, objective, top, records, chunk_candidates, explain,
+                         candidates=candidates, explain_rows=explain_rows, progress=progress,
+                         executor=DaskExecutor(scheduler))

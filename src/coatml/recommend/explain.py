@@ -1,24 +1,16 @@
-"""Why a recipe got its prediction: SHAP values of the XGBoost ensemble, per feature.
-
-XGBoost computes exact TreeSHAP contributions itself (``Booster.predict(DMatrix,
-pred_contribs=True)``; Lundberg et al., Nat. Mach. Intell. 2, 56 (2020),
-doi:10.1038/s42256-019-0138-9): one value per feature plus a bias column, and for each row the
-values plus the bias add up to that booster's raw (model-space) prediction. When the ensemble
-carries a prior (``EnsembleRegressor(prior=...)``) the prior enters as ``base_margin`` and is
-part of the bias column. The ensemble's prediction is the mean over its members, so the mean of
-the members' contributions is an exact additive explanation of the ensemble mean.
-
-Values are in model space: percentage points of capacity retention, decades (log10 ohm cm2) of
-interface resistance.
-"""
+"""Why a recipe got its prediction, in words a reader follows: readable feature labels and the
+top-k contributions per recipe, from a surrogate's ``"explain"`` capability (exact TreeSHAP of
+the boosted ensemble, :mod:`coatml.models.explain`). Values are in model space: percentage
+points of capacity retention, decades (log10 ohm cm2) of interface resistance."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from coatml.models.explain import ShapValues, shap_from_features
 
 __all__ = ["ShapValues", "readable_label", "shap_from_features", "shap_values",
            "top_contributions"]
@@ -27,19 +19,6 @@ __all__ = ["ShapValues", "readable_label", "shap_from_features", "shap_values",
 _BLOCKS = {"electrode": "electrode", "electrolyte": "electrolyte", "coating": "coating",
            "interface": "interface", "physics": "physics", "process": "process",
            "test": "test conditions"}
-
-
-@dataclass(frozen=True)
-class ShapValues:
-    """Per-row SHAP contributions (``values``: rows x features, model space) and the bias
-    (expected value + prior margin) per row; ``values.sum(axis=1) + bias`` is the prediction."""
-
-    values: pd.DataFrame
-    bias: pd.Series
-
-    def prediction(self) -> pd.Series:
-        """The model-space prediction the contributions add up to."""
-        return self.values.sum(axis=1) + self.bias
 
 
 def readable_label(feature: str) -> str:
@@ -54,32 +33,9 @@ def readable_label(feature: str) -> str:
     return f"{name}: {rest.replace('_', ' ')}"
 
 
-def shap_from_features(ensemble: Any, X: pd.DataFrame, member: int | None = None) -> ShapValues:
-    """SHAP values of an :class:`~coatml.models.estimators.EnsembleRegressor` at feature rows
-    ``X`` (columns named as the ensemble's ``feature_names_in_``): the mean over members, or
-    one member's when ``member`` is given."""
-    import xgboost as xgb
-
-    names = [str(c) for c in ensemble.feature_names_in_]
-    frame = X.reindex(columns=names)
-    X_np = frame.to_numpy(dtype=np.float32)
-    # The prior (if any) is the ensemble's base_margin; its own helper computes it exactly as
-    # in prediction (NaN prior -> training mean).
-    margin = ensemble._prior_margin(frame) if getattr(ensemble, "prior", None) is not None \
-        else None
-    dmatrix = xgb.DMatrix(X_np, base_margin=margin)
-    members = ensemble.estimators_ if member is None else [ensemble.estimators_[member]]
-    total = np.zeros((len(frame), len(names) + 1))
-    for est in members:
-        total += est.get_booster().predict(dmatrix, pred_contribs=True).astype(float)
-    total /= len(members)
-    values = pd.DataFrame(total[:, :-1], index=X.index, columns=names)
-    return ShapValues(values, pd.Series(total[:, -1], index=X.index, name="bias"))
-
-
 def shap_values(surrogate: Any, records: pd.DataFrame, member: int | None = None) -> ShapValues:
     """SHAP values of a :class:`~coatml.models.surrogate.Surrogate` for record rows."""
-    return shap_from_features(surrogate.ensemble_, surrogate.featurize(records), member)
+    return surrogate.explain_features(surrogate.featurize(records), member)
 
 
 def top_from_values(values: pd.DataFrame, k: int = 3) -> pd.DataFrame:
@@ -111,7 +67,7 @@ def top_contributions(surrogate: Any, records: pd.DataFrame, k: int = 3) -> pd.D
     ``feature_value``.
     """
     X = surrogate.featurize(records)
-    shap = shap_from_features(surrogate.ensemble_, X)
+    shap = surrogate.explain_features(X)
     out = top_from_values(shap.values, k)
     pos = np.repeat(np.arange(len(X)), min(k, X.shape[1]))
     col = pd.Index(shap.values.columns).get_indexer(out["feature"])

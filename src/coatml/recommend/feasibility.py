@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from coatml.data.schema import TARGETS
 
@@ -54,8 +55,9 @@ def failure_labels(records: pd.DataFrame) -> pd.Series:
     return pd.Series(out, index=records.index, name="cell_failed")
 
 
-class FeasibilityModel:
-    """``P(working cell)`` of a recipe, learned from failed and working records.
+class FeasibilityModel(BaseEstimator):
+    """``P(working cell)`` of a recipe, learned from failed and working records
+    (``sklearn.base.clone`` gives an unfitted copy).
 
     Parameters: ``min_failures`` / ``min_working`` (below them: constant prior rate),
     ``C`` (inverse L2 strength of the logistic regression), ``feature_set``, ``random_state``.
@@ -132,10 +134,6 @@ class FeasibilityModel:
         X = features.reindex(columns=self.feature_names_).to_numpy(dtype=float)
         p_failed = self.classifier_.predict_proba(X)[:, 1]
         return 1.0 - p_failed
-
-    def describe(self) -> dict[str, Any]:
-        return {"mode": self.mode_, "n_failed": self.n_failed_, "n_working": self.n_working_,
-                "prior_working": self.prior_working_, "message": self.message_}
 
 
 def _transform_quietly(featurizer: Any, records: pd.DataFrame) -> pd.DataFrame:

@@ -8,20 +8,17 @@ filled in and added back with ``coatml data add`` (which ignores ``pred_*`` colu
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from coatml.data.formulas import resolve_material
 from coatml.data.schema import TARGETS
-from coatml.data.validation import read_table_text
 from coatml.exceptions import FormulaError, ModelNotFoundError, Problem, ValidationError
 
 if TYPE_CHECKING:
     from coatml.tracking.runs import Tracker
 
-PREDICTION_COLUMNS = ("mean", "std", "lo68", "hi68", "lo95", "hi95")
 
 
 def check_materials(frame: pd.DataFrame, source: str = "input") -> None:
@@ -62,9 +59,12 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
 
 def predict_records(records: pd.DataFrame, tracker: Tracker,
                     source: str = "input") -> tuple[pd.DataFrame, dict[str, str]]:
-    """Append ``pred_<target>_{mean,std,lo68,hi68,lo95,hi95}`` for each target that has a
-    champion; ``missing`` maps the other targets to the reason."""
-    from coatml.tracking.registry import load_champion
+    """Append the prediction columns of each target that has a champion
+    (:func:`coatml.models.surrogate.prediction_columns`: ``pred_<target>`` is the median, with
+    68 / 95 % intervals, the model-space std, and for resistance the log-normal mean labelled
+    as such); ``missing`` maps the other targets to the reason."""
+    from coatml.models.surrogate import as_surrogate, prediction_columns
+    from coatml.tracking.registry import load_champions
 
     if records.index.name != "row":
         records = records.copy()
@@ -72,23 +72,13 @@ def predict_records(records: pd.DataFrame, tracker: Tracker,
     check_materials(records, source)
     typed = _typed(records)
     out = records.copy()
-    missing: dict[str, str] = {}
-    for target in TARGETS:
-        try:
-            model = load_champion(tracker, target)
-        except ModelNotFoundError as exc:
-            missing[target] = str(exc)
-            continue
-        dist = model.predict_dist(typed)
-        for col in PREDICTION_COLUMNS:
-            out[f"pred_{target}_{col}"] = dist[col].to_numpy()
+    models, missing = load_champions(tracker, TARGETS)
+    for model in models.values():
+        surrogate = as_surrogate(model)
+        dist = surrogate.predict_model_space(typed)
+        for col, values in prediction_columns(surrogate.target_, dist).items():
+            out[col] = values
     if len(missing) == len(TARGETS):
         raise ModelNotFoundError("no champion model for either target: run `coatml train` "
                                  "first")
     return out, missing
-
-
-def predict_file(path: str | Path, tracker: Tracker) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Read a CSV/XLSX of recipes and predict (see :func:`predict_records`)."""
-    raw, _ = read_table_text(path)
-    return predict_records(raw, tracker, source=str(path))

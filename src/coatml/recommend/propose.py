@@ -34,7 +34,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -52,7 +52,9 @@ from coatml.recommend.acquisition import (
 )
 from coatml.recommend.space import SpaceSpec, candidate_table, iter_recipe_space
 
-__all__ = ["Constraints", "Proposal", "Scorer", "StoppingSignal", "pair_records", "propose"]
+__all__ = ["BatchRequest", "Constraints", "ModelRecommender", "Proposal", "Scorer",
+           "SpaceFillingRecommender", "StoppingSignal", "TwoPhaseRecommender", "check_strategy",
+           "pair_records", "propose"]
 
 #: Record-schema columns of a proposed recipe, in output order.
 RECIPE_COLUMNS = (
@@ -141,7 +143,8 @@ def _quiet(fn: Any, *args: Any) -> Any:
 
 
 class Scorer:
-    """Predictions of the surrogates (one per objective target) in utility space.
+    """Predictions of the surrogates (one per objective target) in utility space, through the
+    :class:`~coatml.models.surrogate.Surrogate` contract only.
 
     ``feature_cache``: full featurizer output for a fixed space (same index), used for rows
     that were not modified (the closed-loop benchmark featurizes its space once).
@@ -154,10 +157,12 @@ class Scorer:
     def __init__(self, models: Mapping[str, Any], objective: Objective,
                  feasibility: Any | None = None, feature_cache: pd.DataFrame | None = None,
                  members: bool = False, noise_free: bool = False) -> None:
+        from coatml.models.surrogate import as_surrogate
+
         missing = [t for t in objective.targets if t not in models]
         if missing:
             raise ValueError(f"objective '{objective.name}' needs a model of {missing}")
-        self.models = {t: _unwrap(models[t]) for t in objective.targets}
+        self.models = {t: as_surrogate(models[t]) for t in objective.targets}
         self.objective = objective
         self.feasibility = feasibility
         self.feature_cache = feature_cache
@@ -166,44 +171,44 @@ class Scorer:
 
     @property
     def n_members(self) -> int:
-        counts = [int(getattr(m.ensemble_, "n_members", 1)) for m in self.models.values()]
-        return min(counts)
+        return min(m.n_members for m in self.models.values())
 
-    def features(self, chunk: pd.DataFrame, cached: bool = True) -> pd.DataFrame:
-        """The featurizer's output for ``chunk`` (from the cache when ``cached``)."""
+    def features(self, chunk: pd.DataFrame, cached: bool = True) -> dict[str, pd.DataFrame]:
+        """Each surrogate's features of ``chunk`` (from the cache when ``cached``), through
+        its checked ``featurize`` otherwise."""
+        from coatml.models.surrogate import shared_features
+
         if cached and self.feature_cache is not None:
-            return self.feature_cache.loc[chunk.index]
-        first = next(iter(self.models.values()))
-        featurizer = getattr(first, "featurizer_", None)
-        if featurizer is None:
-            return _quiet(first.featurize, chunk)
-        if not hasattr(featurizer, "feature_names_out_"):
-            # a registry model rebuilds its featurizer by name; its fit learns nothing from rows
-            featurizer.fit(chunk)
-        return _quiet(featurizer.transform, chunk)
+            X = self.feature_cache.loc[chunk.index]
+            return {t: m.select_features(X) for t, m in self.models.items()}
+        return _quiet(shared_features, self.models, chunk)
+
+    def _feasibility_features(self, X: Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:
+        """A surrogate's feature matrix built from the feasibility model's feature set, if
+        any (saves featurizing the chunk again)."""
+        want = getattr(self.feasibility, "feature_set", None)
+        for target, model in self.models.items():
+            key = model.feature_key()
+            if key is not None and key[0] == want:
+                return X[target]
+        return None
 
     def block(self, chunk: pd.DataFrame, cached: bool = True,
-              X: pd.DataFrame | None = None) -> PredictionBlock:
+              X: Mapping[str, pd.DataFrame] | None = None) -> PredictionBlock:
         """Predictions for ``chunk``; ``X``: its features when the caller has them already."""
         X = self.features(chunk, cached) if X is None else X
         means, stds, members = [], [], []
         for target, model in self.models.items():
-            Xm = _model_features(model, X, chunk)
-            dist = model.ensemble_.predict_dist(Xm)
+            dist = model.dist_from_features(X[target], latent=self.noise_free)
             sign = 1.0 if model.target_.higher_is_better else -1.0
-            assert target == model.target_.name
             means.append(sign * dist["mean"].to_numpy(dtype=float))
-            std = dist["std"].to_numpy(dtype=float)
-            if self.noise_free and "noise_std" in dist:
-                scale = float(getattr(model.ensemble_, "interval_scale", 1.0))
-                noise = scale * dist["noise_std"].to_numpy(dtype=float)
-                std = np.sqrt(np.maximum(std ** 2 - noise ** 2, 0.0))
-            stds.append(std)
+            stds.append(dist["std"].to_numpy(dtype=float))
             if self.members:
-                members.append(sign * np.asarray(model.ensemble_.predict_members(Xm), float))
+                members.append(sign * model.members_from_features(X[target]))
         p = None
         if self.feasibility is not None:
-            p = np.clip(self.feasibility.predict_working(chunk, features=X), 0.0, 1.0)
+            p = np.clip(self.feasibility.predict_working(
+                chunk, features=self._feasibility_features(X)), 0.0, 1.0)
         mem = None
         if self.members:
             k = min(m.shape[0] for m in members)
@@ -213,11 +218,12 @@ class Scorer:
     @property
     def can_condition(self) -> bool:
         """Every surrogate can condition on fantasised outcomes (a Gaussian process can)."""
-        return all(callable(getattr(m.ensemble_, "condition", None))
-                   for m in self.models.values())
+        from coatml.models.surrogate import CONDITION
 
-    def condition(self, rows: pd.DataFrame, block: PredictionBlock, X: pd.DataFrame
-                  ) -> Scorer:
+        return all(CONDITION in m.capabilities for m in self.models.values())
+
+    def condition(self, rows: pd.DataFrame, block: PredictionBlock,
+                  X: Mapping[str, pd.DataFrame]) -> Scorer:
         """A scorer whose surrogates also condition on ``rows`` (features ``X``) having come
         out at their predicted means (``block``): the kriging believer of a batch. It re-scores
         the std only, so it leaves the chance of a working cell to the caller's block."""
@@ -226,31 +232,16 @@ class Scorer:
         models: dict[str, Any] = {}
         for j, (target, model) in enumerate(self.models.items()):
             sign = 1.0 if model.target_.higher_is_better else -1.0
-            new = copy.copy(model)
-            new.ensemble_ = model.ensemble_.condition(_model_features(model, X, rows),
-                                                      sign * block.mean[:, j])
-            models[target] = new
+            models[target] = model.condition(X[target], sign * block.mean[:, j])
         out = copy.copy(self)
         out.models = models
         out.feasibility = None
         return out
 
 
-def _model_features(model: Any, X: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
-    """The columns of ``X`` a surrogate was trained on (or its own featurization of ``rows``
-    when it does not name them)."""
-    names = getattr(model, "feature_names_", None)
-    return X.reindex(columns=names) if names is not None else _quiet(model.featurize, rows)
-
-
-def _unwrap(model: Any) -> Any:
-    """A registry :class:`LoadedModel` -> its Surrogate; a Surrogate stays as it is."""
-    if hasattr(model, "ensemble_"):
-        return model
-    inner = getattr(model, "python_model", None)
-    if inner is not None and hasattr(inner, "ensemble_"):
-        return inner
-    raise TypeError(f"{type(model).__name__} is not a Surrogate (no ensemble_)")
+def _take(X: Mapping[str, pd.DataFrame], rows: Any) -> dict[str, pd.DataFrame]:
+    """Rows (positions) of each surrogate's feature matrix."""
+    return {t: frame.iloc[rows] for t, frame in X.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -387,7 +378,7 @@ def _select(rows: pd.DataFrame, block: PredictionBlock, strategy: Acquisition,
         ctx = strategy.update(ctx, block.take(np.array([j])))
         if believer is not None and X is not None and i + 1 < n:
             believer = believer.condition(rows.iloc[[j]], block.take(np.array([j])),
-                                          X.iloc[[j]])
+                                          _take(X, [j]))
             fresh = believer.block(rows, X=X)
             block = replace(block, std=fresh.std, members=fresh.members)
     return picks, scores
@@ -498,25 +489,97 @@ def pair_records(observed: pd.DataFrame | None, electrode: str, electrolyte: str
         return pd.DataFrame()
     e = _material_keys(observed["electrode"])
     s = _material_keys(observed["electrolyte"])
-    return observed.loc[(e == _material_key(electrode)) & (s == _material_key(electrolyte))]
+    from coatml.data.formulas import chemistry_key
 
-
-def _material_key(name: object) -> str:
-    """Reduced formula of a formula or alias (NMC811 and LiNi0.8Mn0.1Co0.1O2 match)."""
-    from coatml.data.formulas import resolve_material
-    from coatml.exceptions import FormulaError
-
-    text = str(name).strip()
-    try:
-        return str(resolve_material(text).composition.reduced_formula)
-    except FormulaError:
-        return text.casefold()
+    return observed.loc[(e == chemistry_key(electrode)) & (s == chemistry_key(electrolyte))]
 
 
 def _material_keys(values: pd.Series) -> np.ndarray:
+    from coatml.data.formulas import chemistry_key
+
     codes, uniques = pd.factorize(values.astype(str))
-    keys = np.asarray([_material_key(u) for u in uniques], dtype=object)
+    keys = np.asarray([chemistry_key(u) for u in uniques], dtype=object)
     return keys[codes]
+
+
+def _recipe_keys(frame: pd.DataFrame) -> list[tuple[str, float, float]]:
+    """(coating chemistry, deposition temperature to 1 degC, thickness to 0.01 nm) per row:
+    the identity of a recipe (within one recipe space the thickness fixes the cycles).
+    Thickness falls back to ``gpc_angstrom * cycles / 10`` where it is missing."""
+    if len(frame) == 0:
+        return []
+    chem = _material_keys(frame["coating"].fillna(""))
+    temp = pd.to_numeric(frame.get("temperature_c"), errors="coerce").to_numpy(dtype=float)
+    thick = pd.to_numeric(frame.get("thickness_nm"), errors="coerce").to_numpy(dtype=float)
+    if "cycles" in frame and "gpc_angstrom" in frame:
+        derived = (pd.to_numeric(frame["gpc_angstrom"], errors="coerce")
+                   * pd.to_numeric(frame["cycles"], errors="coerce") / 10.0).to_numpy(float)
+        thick = np.where(np.isnan(thick), derived, thick)
+    return [(str(c), float(np.round(t, 0)), float(np.round(h, 2)))
+            for c, t, h in zip(chem, temp, thick, strict=True)]
+
+
+def runnable_mask(chunk: pd.DataFrame) -> np.ndarray:
+    """Rows a lab can run as written: a deposition temperature, cycles, a thickness and
+    precursors are all known."""
+    ok = np.ones(len(chunk), dtype=bool)
+    for col in ("temperature_c", "cycles", "thickness_nm"):
+        ok &= np.isfinite(pd.to_numeric(chunk[col], errors="coerce").to_numpy(dtype=float))
+    prec = chunk["precursors"].astype("object")
+    ok &= (prec.notna() & (prec.astype(str).str.strip() != "")).to_numpy()
+    return ok
+
+
+@dataclass
+class _Exclusions:
+    """What a batch must not contain: recipes run (or pending) ``replicates`` times already,
+    space rows excluded by position, and the counts removed for the report."""
+
+    done: dict[tuple[str, float, float], int]
+    replicates: int
+    index: set[Any]
+    not_runnable: set[str] = field(default_factory=set)
+    n_repeat: int = 0
+
+    @classmethod
+    def build(cls, measured: pd.DataFrame, pending: pd.DataFrame | None, replicates: int,
+              index: Iterable[Any] | None) -> _Exclusions:
+        done: dict[tuple[str, float, float], int] = {}
+        coated = measured
+        if len(measured) and "coating" in measured:
+            text = measured["coating"].astype("object")
+            coated = measured.loc[text.notna() & (text.astype(str).str.strip() != "")]
+        frames = [coated] + ([pending] if pending is not None and len(pending) else [])
+        for frame in frames:
+            for key in _recipe_keys(frame):
+                done[key] = done.get(key, 0) + 1
+        return cls(done, int(replicates), set(index) if index is not None else set())
+
+    def mask(self, chunk: pd.DataFrame) -> np.ndarray:
+        ok = runnable_mask(chunk)
+        if (~ok).any():
+            self.not_runnable.update(chunk.loc[~ok, "coating"].astype(str))
+        if self.index:
+            ok &= ~chunk.index.isin(list(self.index))
+        if self.done and ok.any():
+            keys = _recipe_keys(chunk)
+            again = np.array([self.done.get(k, 0) >= self.replicates for k in keys])
+            self.n_repeat += int((again & ok).sum())
+            ok &= ~again
+        return ok
+
+    def messages(self) -> list[str]:
+        out = []
+        if self.not_runnable:
+            names = sorted(self.not_runnable)
+            shown = ", ".join(names[:10]) + (" ..." if len(names) > 10 else "")
+            out.append(f"{len(names)} candidate coating(s) not proposed: no deposition "
+                       f"temperature, cycles or precursors known for them ({shown})")
+        if self.n_repeat:
+            out.append(f"{self.n_repeat} recipe(s) already measured or pending "
+                       f"{self.replicates} time(s) in this workspace were not proposed again "
+                       "(ask for replicates with --replicates N)")
+        return out
 
 
 def _observed_utility(pair: pd.DataFrame, objective: Objective) -> np.ndarray:
@@ -568,6 +631,215 @@ def _batch_id(spec: SpaceSpec, seed: int) -> str:
     return "p" + hashlib.sha1(text.encode()).hexdigest()[:8]
 
 
+@dataclass
+class BatchRequest:
+    """One request for a batch: the pair's space and everything a recommender needs, shared
+    by the recommenders (built by :func:`propose`)."""
+
+    spec: SpaceSpec
+    objective: Objective
+    n: int
+    constraints: Constraints
+    seed: int
+    batch_id: str
+    chunk_size: int = 200
+    observed: pd.DataFrame | None = None
+    pair: pd.DataFrame = field(default_factory=pd.DataFrame)
+    space: pd.DataFrame | None = None
+    candidates: pd.DataFrame | None = None
+    feature_cache: pd.DataFrame | None = None
+    exclusions: _Exclusions | None = None
+    messages: list[str] = field(default_factory=list)
+    t0: float = field(default_factory=time.perf_counter)
+
+    def rng(self) -> np.random.Generator:
+        return np.random.default_rng(self.seed)
+
+    def chunks(self) -> Iterator[pd.DataFrame]:
+        """Chunks of the feasible space: constraints applied, unrunnable, excluded and
+        already-measured recipes removed (counted in :attr:`exclusions`)."""
+        for chunk in _chunks(self.spec, self.space, self.candidates, self.chunk_size):
+            mask = constraint_mask(chunk, self.constraints)
+            if self.exclusions is not None:
+                mask &= self.exclusions.mask(chunk)
+            chunk = chunk.loc[mask]
+            if len(chunk):
+                yield chunk
+
+    def no_recipe(self) -> ValueError:
+        reasons = "; ".join(self.exclusions.messages()) if self.exclusions else ""
+        return ValueError(f"no feasible recipe for {self.spec.electrode} | "
+                          f"{self.spec.electrolyte} under the constraints"
+                          + (f" ({reasons})" if reasons else ""))
+
+    def finish(self, batch: pd.DataFrame, strategy: str, stopping: StoppingSignal | None,
+               n_scored: int, temperature: float | None, fallback: str | None,
+               index: tuple[Any, ...]) -> Proposal:
+        messages = list(self.messages)
+        if self.exclusions is not None:
+            messages += self.exclusions.messages()
+        if fallback:
+            messages.append(fallback)
+        if len(batch) < self.n:
+            messages.append(f"only {len(batch)} recipes satisfy the constraints (asked for "
+                            f"{self.n})")
+        return Proposal(batch, self.batch_id, self.objective.name, strategy, stopping,
+                        n_scored, temperature, fallback, tuple(messages),
+                        time.perf_counter() - self.t0, index)
+
+
+@dataclass(frozen=True)
+class SpaceFillingRecommender:
+    """Cold start: a seeded space-filling design (uniform reservoir sample of the feasible
+    space, then greedy maximin over coating x deposition temperature x ln thickness)."""
+
+    sample_size: int = 2000
+    name: ClassVar[str] = "space-filling"
+
+    def __post_init__(self) -> None:
+        if self.sample_size < 1:
+            raise ValueError("sample_size must be >= 1")
+
+    def recommend(self, req: BatchRequest, reason: str | None = None) -> Proposal:
+        rng = req.rng()
+        size = max(self.sample_size, 100 * req.n)
+        keep_rows: pd.DataFrame | None = None
+        keep_keys = np.empty(0)
+        n_scored = 0
+        for chunk in req.chunks():
+            n_scored += len(chunk)
+            keys = rng.random(len(chunk))
+            rows = chunk if keep_rows is None else pd.concat([keep_rows, chunk])
+            allk = np.concatenate([keep_keys, keys])
+            if len(allk) > size:
+                sel = np.sort(np.argsort(allk)[:size])
+                rows, allk = rows.iloc[sel], allk[sel]
+            keep_rows, keep_keys = rows, allk
+        if keep_rows is None or len(keep_rows) == 0:
+            raise req.no_recipe()
+        note = ((reason + ": ") if reason else "") + (
+            "space-filling design (seeded greedy maximin over coating x deposition temperature "
+            "x ln thickness), not model-guided")
+        c = req.constraints
+        temperature = None
+        if c.same_temperature:
+            rows, _, picks, _, temperature = _same_temperature(keep_rows, None, None, None,
+                                                               req.n, c, rng)
+        else:
+            rows = keep_rows
+            picks = _maximin(rows, req.n, c, rng)
+        chosen = rows.iloc[picks]
+        batch = _batch_frame(chosen, req.batch_id, self.name, np.full(len(picks), np.nan))
+        stopping = StoppingSignal({t: float("nan") for t in req.objective.targets},
+                                  _best_so_far(req.pair, req.objective), len(req.pair))
+        return req.finish(batch, self.name, stopping, n_scored, temperature, note,
+                          tuple(chosen.index))
+
+
+@dataclass(frozen=True)
+class ModelRecommender:
+    """Model-guided batch: the acquisition (``strategy``) on the surrogates' predictions,
+    weighted by the chance of a working cell, screened over the space in chunks, then a
+    diverse batch picked from the top ``pool_size`` (believer updates; kriging believer when
+    the surrogates can condition). ``noise_free``: acquisition on the latent std."""
+
+    strategy: str = "auto"
+    noise_free: bool = False
+    pool_size: int | None = None
+
+    def __post_init__(self) -> None:
+        check_strategy(self.strategy)
+        if self.pool_size is not None and self.pool_size < 1:
+            raise ValueError("pool_size must be >= 1")
+
+    @property
+    def name(self) -> str:
+        return self.strategy
+
+    def recommend(self, req: BatchRequest, models: Mapping[str, Any],
+                  feasibility: Any | None = None) -> Proposal:
+        obj, n, c = req.objective, req.n, req.constraints
+        rng = req.rng()
+        acq = make_acquisition(self.strategy, obj)
+        if feasibility is not None:
+            req.messages.append(feasibility.message_)
+        scorer = Scorer(models, obj, feasibility, req.feature_cache,
+                        members=acq.needs_members, noise_free=self.noise_free)
+        ctx = make_context(obj, _observed_utility(req.pair, obj), n_picks=n, seed=req.seed)
+        had_obs = ctx.has_observations
+        pool = _Pool()
+        n_scored = 0
+        max_ei = np.zeros(len(obj.targets))
+        prepared = False
+        pool_size = self.pool_size or max(400, 50 * n)
+        for chunk in req.chunks():
+            block = scorer.block(chunk)
+            n_scored += len(chunk)
+            if not prepared:
+                ctx = acq.prepare(complete_context(ctx, block), scorer.n_members)
+                prepared = True
+            elif not had_obs:  # no measurement yet: the incumbent is the best predicted mean
+                ctx = replace(ctx, incumbent=np.maximum(ctx.incumbent, block.mean.max(axis=0)))
+            for j in range(len(obj.targets)):
+                ei = expected_improvement(block.mean[:, j], block.std[:, j], ctx.incumbent[j])
+                max_ei[j] = max(max_ei[j], float(ei.max()))
+            p = block.p_working if block.p_working is not None else 1.0
+            pool.add(chunk, block, acq.score(block, ctx) * p, pool_size)
+        if pool.rows is None:
+            raise req.no_recipe()
+        temperature = None
+        if c.same_temperature:
+            rows, chosen_block, picks, scores, temperature = _same_temperature(
+                pool.rows, scorer, acq, ctx, n, c, rng)
+        else:
+            rows, chosen_block = pool.rows, pool.block
+            assert chosen_block is not None
+            picks, scores = _select(rows, chosen_block, acq, ctx, n, c, scorer)
+        assert chosen_block is not None
+        stopping = StoppingSignal(dict(zip(obj.targets, map(float, max_ei), strict=True)),
+                                  _best_so_far(req.pair, obj), len(req.pair))
+        chosen = rows.iloc[picks]
+        batch = _batch_frame(chosen, req.batch_id, acq.name, np.asarray(scores))
+        _add_predictions(batch, chosen, models,
+                         chosen_block.take(np.asarray(picks, dtype=int)), obj)
+        return req.finish(batch, acq.name, stopping, n_scored, temperature, None,
+                          tuple(chosen.index))
+
+
+@dataclass(frozen=True)
+class TwoPhaseRecommender:
+    """Space-filling until every objective target has a surrogate, model-guided after
+    (BayBE's two-phase meta recommender)."""
+
+    initial: SpaceFillingRecommender = field(default_factory=SpaceFillingRecommender)
+    model: ModelRecommender = field(default_factory=ModelRecommender)
+
+    def recommend(self, req: BatchRequest, models: Mapping[str, Any] | None,
+                  feasibility: Any | None = None) -> Proposal:
+        usable = {t: m for t, m in (models or {}).items() if m is not None}
+        missing = [t for t in req.objective.targets if t not in usable]
+        if missing:
+            if usable:
+                req.messages.append(f"no model of {missing}")
+            return self.initial.recommend(req, "no trained model for the objective")
+        if feasibility is None and req.observed is not None and len(req.observed):
+            from coatml.recommend.feasibility import FeasibilityModel
+
+            feasibility = FeasibilityModel(random_state=req.seed).fit(req.observed)
+        return self.model.recommend(req, usable, feasibility)
+
+
+def check_strategy(strategy: str | Acquisition) -> None:
+    """Refuse an unknown strategy name before any work (``ValueError`` naming the choices)."""
+    from coatml.recommend.acquisition import STRATEGY_NAMES
+
+    if isinstance(strategy, Acquisition):
+        return
+    if str(strategy).lower() not in ("auto", *STRATEGY_NAMES):
+        raise ValueError(f"strategy must be one of {['auto', *STRATEGY_NAMES]}, "
+                         f"not '{strategy}'")
+
+
 def propose(
     spec: SpaceSpec,
     models: Mapping[str, Any] | None,
@@ -587,133 +859,39 @@ def propose(
     exclude_index: Iterable[Any] | None = None,
     batch_id: str | None = None,
     noise_free: bool = False,
+    pending: pd.DataFrame | None = None,
+    replicates: int = 1,
 ) -> Proposal:
-    """Propose ``n`` recipes for ``spec``'s pair (see the module docstring).
+    """Propose ``n`` recipes for ``spec``'s pair (see the module docstring): a
+    :class:`TwoPhaseRecommender` over a :class:`BatchRequest`.
 
     ``models``: target -> Surrogate (or registry LoadedModel); ``None`` or empty -> space-filling
-    design. ``observed``: the workspace's records (the pair's give the incumbent and the
-    stopping signal; all of them train the feasibility model unless ``feasibility`` is given).
-    ``chunk_size``: candidates per scored chunk. ``space``: a ready recipe table (rows in
-    chunks of ``20 * chunk_size``) instead of enumerating ``spec``; ``feature_cache``: its
-    features. ``exclude_index``: space rows not to propose (e.g. already run).
+    design. ``observed``: the workspace's records (the pair's give the incumbent, the stopping
+    signal and the recipes already measured; all of them train the feasibility model unless
+    ``feasibility`` is given). ``chunk_size``: candidates per scored chunk. ``space``: a ready
+    recipe table (rows in chunks of ``20 * chunk_size``) instead of enumerating ``spec``;
+    ``feature_cache``: its features. ``exclude_index``: space rows not to propose.
+    ``pending``: recipes proposed and not yet measured (a campaign's), not proposed again.
+    ``replicates``: how many times one recipe (coating chemistry, temperature, thickness) may
+    be measured or pending before it is no longer proposed (1: never repeat a recipe).
     ``noise_free``: score on the latent (noise-free) std, see :class:`Scorer`.
     """
-    t0 = time.perf_counter()
     if n < 1:
         raise ValueError("n must be >= 1")
-    obj = Objective.parse(objective)
-    c = constraints or Constraints()
-    rng = np.random.default_rng(seed)
-    pool_size = pool_size or max(400, 50 * n)
-    exclude = set(exclude_index) if exclude_index is not None else set()
-    batch_id = batch_id or _batch_id(spec, seed)
+    if replicates < 1:
+        raise ValueError("replicates must be >= 1")
+    recommender = TwoPhaseRecommender(model=ModelRecommender(
+        strategy if isinstance(strategy, str) else "auto", noise_free, pool_size))
+    if not isinstance(strategy, str):
+        object.__setattr__(recommender.model, "strategy", strategy)
     pair = pair_records(observed, spec.electrode, spec.electrolyte)
-    messages: list[str] = []
-    models = {t: m for t, m in (models or {}).items() if m is not None}
-    usable = models and all(t in models for t in obj.targets)
-    if models and not usable:
-        messages.append(f"no model of {[t for t in obj.targets if t not in models]}")
-
-    if not usable:
-        return _space_filling(spec, obj, n, c, rng, chunk_size, space, candidates, exclude,
-                              batch_id, pair, messages, t0)
-
-    acq = make_acquisition(strategy, obj)
-    if feasibility is None and observed is not None and len(observed):
-        from coatml.recommend.feasibility import FeasibilityModel
-
-        feasibility = FeasibilityModel(random_state=seed).fit(observed)
-    if feasibility is not None:
-        messages.append(feasibility.message_)
-    scorer = Scorer(models, obj, feasibility, feature_cache, members=acq.needs_members,
-                    noise_free=noise_free)
-    ctx = make_context(obj, _observed_utility(pair, obj), n_picks=n, seed=seed)
-    had_obs = ctx.has_observations
-    pool = _Pool()
-    n_scored = 0
-    max_ei = np.zeros(len(obj.targets))
-    prepared = False
-    for chunk in _chunks(spec, space, candidates, chunk_size):
-        mask = constraint_mask(chunk, c)
-        if exclude:
-            mask &= ~chunk.index.isin(list(exclude))
-        chunk = chunk.loc[mask]
-        if len(chunk) == 0:
-            continue
-        block = scorer.block(chunk)
-        n_scored += len(chunk)
-        if not prepared:
-            ctx = acq.prepare(complete_context(ctx, block), scorer.n_members)
-            prepared = True
-        elif not had_obs:  # no measurement yet: the incumbent is the best predicted mean
-            ctx = replace(ctx, incumbent=np.maximum(ctx.incumbent, block.mean.max(axis=0)))
-        for j in range(len(obj.targets)):
-            ei = expected_improvement(block.mean[:, j], block.std[:, j], ctx.incumbent[j])
-            max_ei[j] = max(max_ei[j], float(ei.max()))
-        p = block.p_working if block.p_working is not None else 1.0
-        pool.add(chunk, block, acq.score(block, ctx) * p, pool_size)
-    if pool.rows is None:
-        raise ValueError(f"no feasible recipe for {spec.electrode} | {spec.electrolyte} under "
-                         "the constraints")
-    temperature = None
-    if c.same_temperature:
-        rows, chosen_block, picks, scores, temperature = _same_temperature(
-            pool.rows, scorer, acq, ctx, n, c, rng)
-    else:
-        rows, chosen_block = pool.rows, pool.block
-        assert chosen_block is not None
-        picks, scores = _select(rows, chosen_block, acq, ctx, n, c, scorer)
-    assert chosen_block is not None
-    if len(picks) < n:
-        messages.append(f"only {len(picks)} recipes satisfy the constraints (asked for {n})")
-    stopping = StoppingSignal(dict(zip(obj.targets, map(float, max_ei), strict=True)),
-                              _best_so_far(pair, obj), len(pair))
-    chosen = rows.iloc[picks]
-    batch = _batch_frame(chosen, batch_id, acq.name, np.asarray(scores))
-    _add_predictions(batch, chosen, models, chosen_block.take(np.asarray(picks, dtype=int)),
-                     obj)
-    return Proposal(batch, batch_id, obj.name, acq.name, stopping, n_scored, temperature, None,
-                    tuple(messages), time.perf_counter() - t0, tuple(chosen.index))
-
-
-def _space_filling(spec, obj, n, c, rng, chunk_size, space, candidates, exclude, batch_id,
-                   pair, messages, t0) -> Proposal:
-    """Uniform reservoir sample of the feasible space, then greedy maximin."""
-    size = max(2000, 100 * n)
-    keep_rows: pd.DataFrame | None = None
-    keep_keys = np.empty(0)
-    n_scored = 0
-    for chunk in _chunks(spec, space, candidates, chunk_size):
-        mask = constraint_mask(chunk, c)
-        if exclude:
-            mask &= ~chunk.index.isin(list(exclude))
-        chunk = chunk.loc[mask]
-        n_scored += len(chunk)
-        keys = rng.random(len(chunk))
-        rows = chunk if keep_rows is None else pd.concat([keep_rows, chunk])
-        allk = np.concatenate([keep_keys, keys])
-        if len(allk) > size:
-            sel = np.sort(np.argsort(allk)[:size])
-            rows, allk = rows.iloc[sel], allk[sel]
-        keep_rows, keep_keys = rows, allk
-    if keep_rows is None or len(keep_rows) == 0:
-        raise ValueError(f"no feasible recipe for {spec.electrode} | {spec.electrolyte} under "
-                         "the constraints")
-    note = ("no trained model for the objective: space-filling design (seeded greedy maximin "
-            "over coating x deposition temperature x ln thickness), not model-guided")
-    temperature = None
-    if c.same_temperature:
-        rows, _, picks, _, temperature = _same_temperature(keep_rows, None, None, None, n, c,
-                                                           rng)
-    else:
-        rows = keep_rows
-        picks = _maximin(rows, n, c, rng)
-    chosen = rows.iloc[picks]
-    batch = _batch_frame(chosen, batch_id, "space-filling", np.full(len(picks), np.nan))
-    stopping = StoppingSignal({t: float("nan") for t in obj.targets}, _best_so_far(pair, obj),
-                              len(pair))
-    return Proposal(batch, batch_id, obj.name, "space-filling", stopping, n_scored, temperature,
-                    note, (*messages, note), time.perf_counter() - t0, tuple(chosen.index))
+    req = BatchRequest(
+        spec=spec, objective=Objective.parse(objective), n=n,
+        constraints=constraints or Constraints(), seed=seed,
+        batch_id=batch_id or _batch_id(spec, seed), chunk_size=chunk_size, observed=observed,
+        pair=pair, space=space, candidates=candidates, feature_cache=feature_cache,
+        exclusions=_Exclusions.build(pair, pending, replicates, exclude_index))
+    return recommender.recommend(req, models, feasibility)
 
 
 def _batch_frame(chosen: pd.DataFrame, batch_id: str, strategy: str,
@@ -738,20 +916,21 @@ def _batch_frame(chosen: pd.DataFrame, batch_id: str, strategy: str,
 
 def _add_predictions(batch: pd.DataFrame, chosen: pd.DataFrame, models: Mapping[str, Any],
                      block: PredictionBlock, obj: Objective) -> None:
-    """``pred_<target>_mean`` (natural units; the median for log targets) and
-    ``pred_<target>_std`` (model space: % for retention, ``_std_log10`` decades for resistance)
-    for every model given, plus ``pred_p_working``."""
+    """The prediction columns of every model given
+    (:func:`coatml.models.surrogate.prediction_columns`: ``pred_<target>`` is the median, as in
+    ``coatml predict`` and ``coatml rank``; the std is the one the acquisition used), plus
+    ``pred_p_working``."""
+    from coatml.models.surrogate import as_surrogate, prediction_columns
+
     recipe = chosen.reset_index(drop=True)
     for target, model in models.items():
-        m = _unwrap(model)
+        m = as_surrogate(model)
         if target in obj.targets:
             j = obj.targets.index(target)
-            mean_ms = block.mean[:, j] * obj.signs[j]
-            std_ms = block.std[:, j]
+            dist = pd.DataFrame({"mean": block.mean[:, j] * obj.signs[j],
+                                 "std": block.std[:, j]})
         else:
-            dist = _quiet(m.predict_model_space, recipe)
-            mean_ms, std_ms = dist["mean"].to_numpy(), dist["std"].to_numpy()
-        batch[f"pred_{target}_mean"] = m.target_.inverse(mean_ms)
-        suffix = "_std_log10" if target == "interface_resistance_ohm_cm2" else "_std"
-        batch[f"pred_{target}{suffix}"] = std_ms
+            dist = _quiet(m.predict_model_space, recipe).reset_index(drop=True)
+        for col, values in prediction_columns(m.target_, dist).items():
+            batch[col] = values
     batch["pred_p_working"] = block.p_working if block.p_working is not None else np.nan

@@ -20,7 +20,9 @@ given, predicted retention and resistance with 68 % and 95 % intervals in natura
 ``tested`` mark (a record of this coating for this electrode and electrolyte exists) and the
 three features whose SHAP values pushed the chosen recipe's score most
 (:mod:`coatml.recommend.explain`; computed for the first ``explain_rows`` rows of the sorted
-table only, which keeps it fast).
+table only, which keeps it fast), and the physics screening of each candidate
+(``screen_verdict`` pass / warn / fail and ``screen_reasons``, :mod:`coatml.recommend.screening`):
+failing candidates are marked, not removed.
 
 How it stays fast: the space is processed in chunks of candidates
 (:func:`score_chunk`); per chunk the records are featurized once for all models that share a
@@ -48,7 +50,7 @@ from coatml.recommend.candidates import FilterReport, enumerate_candidates, mark
 from coatml.recommend.space import SpaceSpec, candidate_table, iter_recipe_space
 
 __all__ = ["OBJECTIVES", "RETENTION", "RESISTANCE", "ChunkResult", "RankCounts", "RankResult",
-           "assemble", "check_models", "chunk_plan", "ensemble_mean", "normalise_models",
+           "assemble", "check_models", "chunk_plan", "normalise_models",
            "objective_targets",
            "pareto_ranks", "rank_coatings", "score_chunk", "target_key"]
 
@@ -95,13 +97,9 @@ def target_key(key: str) -> str:
 def normalise_models(models: Mapping[str, Any]) -> dict[str, Any]:
     """Key models by target column (``"retention"`` / ``"resistance"`` are accepted too) and
     unwrap :class:`~coatml.tracking.registry.LoadedModel` to its python model."""
-    out: dict[str, Any] = {}
-    for key, model in models.items():
-        target = target_key(key)
-        if not hasattr(model, "ensemble_") and hasattr(model, "python_model"):
-            model = model.python_model
-        out[target] = model
-    return out
+    from coatml.models.surrogate import as_surrogate
+
+    return {target_key(key): as_surrogate(model) for key, model in models.items()}
 
 
 def check_models(models: Mapping[str, Any], objective: str) -> tuple[str, ...]:
@@ -113,37 +111,12 @@ def check_models(models: Mapping[str, Any], objective: str) -> tuple[str, ...]:
     return targets
 
 
-def _feature_key(model: Any) -> tuple[str, Any] | None:
-    """Models with equal keys produce the same features (same feature set and policy)."""
-    fz = getattr(model, "featurizer_", None)
-    if fz is None or getattr(model, "feature_names_", None) is None:
-        return None
-    return (str(getattr(fz, "feature_set", "")), getattr(fz, "on_missing", None))
-
-
 def _features(models: Mapping[str, Any], targets: tuple[str, ...], records: pd.DataFrame,
               shared: dict[Any, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
     """Feature matrices per target, featurizing once per featurizer group."""
-    shared = {} if shared is None else shared
-    out: dict[str, pd.DataFrame] = {}
-    for target in targets:
-        model = models[target]
-        key = _feature_key(model)
-        if key is not None and key in shared:
-            X = shared[key]
-            names = [str(n) for n in model.feature_names_]
-            out[target] = X if list(X.columns) == names else X.reindex(columns=names)
-            continue
-        X = model.featurize(records)
-        out[target] = X
-        if key is not None:
-            shared[key] = X
-    return out
+    from coatml.models.surrogate import shared_features
 
-
-def _scale(model: Any) -> float:
-    var = float(getattr(model.ensemble_, "target_var_", float("nan")))
-    return float(np.sqrt(var)) if np.isfinite(var) and var > 0 else 1.0
+    return shared_features({t: models[t] for t in targets}, records, shared)
 
 
 def _weights(models: Mapping[str, Any], objective: str) -> dict[str, float]:
@@ -151,7 +124,7 @@ def _weights(models: Mapping[str, Any], objective: str) -> dict[str, float]:
     out = {}
     for target in objective_targets(objective):
         sign = 1.0 if models[target].target_.higher_is_better else -1.0
-        out[target] = sign / (_scale(models[target]) if objective == "both" else 1.0)
+        out[target] = sign / (models[target].target_scale if objective == "both" else 1.0)
     return out
 
 
@@ -226,29 +199,8 @@ def best_per_group(groups: np.ndarray, score: np.ndarray) -> np.ndarray:
     return order[first]
 
 
-def ensemble_mean(ensemble: Any, frame: pd.DataFrame, X32: np.ndarray | None = None
-                  ) -> np.ndarray:
-    """The ensemble's mean prediction (model space) at feature rows ``frame``.
-
-    Same numbers as ``ensemble.predict(frame)`` (member predictions stacked and averaged the
-    same way), but reads a C-ordered float32 matrix ``X32`` that callers share between models
-    with the same features: XGBoost walks rows, and the featurizer's column-major float64
-    matrix would otherwise be copied and re-laid out once per model.
-    """
-    members = getattr(ensemble, "estimators_", None)
-    names = getattr(ensemble, "feature_names_in_", None)
-    if members is None or names is None or [str(n) for n in names] != list(frame.columns):
-        return np.asarray(ensemble.predict(frame), dtype=float)
-    if X32 is None:
-        X32 = np.ascontiguousarray(frame.to_numpy(dtype=np.float32))
-    margin = ensemble._prior_margin(frame) if getattr(ensemble, "prior", None) is not None \
-        else None
-    stacked = np.vstack([m.predict(X32, base_margin=margin) for m in members])
-    return np.asarray(stacked.mean(axis=0), dtype=float)
-
-
 def _distribution_columns(model: Any, target: str, X: pd.DataFrame) -> dict[str, np.ndarray]:
-    dist = model.ensemble_.predict_dist(X)
+    dist = model.dist_from_features(X)
     natural = model.target_.inverse_dist(dist)
     p, mp = PREFIX[target], MODEL_PREFIX[target]
     cols = {f"{p}_{c}": natural[c].to_numpy(dtype=float)
@@ -290,7 +242,7 @@ def score_chunk(spec: SpaceSpec, candidates: pd.DataFrame, start: int,
             frame = X[target]
             if id(frame) not in arrays:
                 arrays[id(frame)] = np.ascontiguousarray(frame.to_numpy(dtype=np.float32))
-            mean = ensemble_mean(models[target].ensemble_, frame, arrays[id(frame)])
+            mean = models[target].mean_from_features(frame, arrays[id(frame)])
             score += weights[target] * mean
         seconds["predict"] = time.perf_counter() - t0
 
@@ -391,7 +343,7 @@ def _sort(table: pd.DataFrame, objective: str) -> pd.DataFrame:
 def _explain(table: pd.DataFrame, features: dict[str, pd.DataFrame], models: Mapping[str, Any],
              objective: str, n_rows: int) -> pd.DataFrame:
     """Top features (SHAP, score space) of the first ``n_rows`` rows of the sorted table."""
-    from coatml.recommend.explain import shap_from_features, top_from_values
+    from coatml.recommend.explain import top_from_values
 
     rows = table.index[:n_rows]  # labels = positions in the features frames
     out = table.copy()
@@ -405,7 +357,7 @@ def _explain(table: pd.DataFrame, features: dict[str, pd.DataFrame], models: Map
     total: pd.DataFrame | None = None
     for target, weight in weights.items():
         X = features[target].loc[rows]
-        vals = shap_from_features(models[target].ensemble_, X).values * weight
+        vals = models[target].explain_features(X).values * weight
         if total is not None:
             # same feature names in both models: add; otherwise keep them apart
             vals = vals.add(total, fill_value=0.0) if set(vals.columns) == set(total.columns) \
@@ -424,10 +376,28 @@ def _explain(table: pd.DataFrame, features: dict[str, pd.DataFrame], models: Map
     return out
 
 
+def _with_screening(best: pd.DataFrame, info: pd.DataFrame, spec: SpaceSpec) -> pd.DataFrame:
+    """``screen_verdict`` / ``screen_reasons`` (:mod:`coatml.recommend.screening`) of each
+    row's coating; failing candidates are marked, not removed."""
+    from coatml.recommend.screening import screen_candidates, screening_summary
+
+    needed = {"coating", "reduced_formula", "in_library", "elements", "li_fraction",
+              "temperature_min_c", "temperature_max_c", "depositable"}
+    if best.empty or not needed <= set(info.columns):
+        return best
+    table = screen_candidates(info.drop_duplicates("coating"), spec.electrode,
+                              spec.electrolyte, spec.resolved_component(),
+                              inventory=spec.filters.precursors_on_hand)
+    summary = screening_summary(table).set_index("coating")
+    best["screen_verdict"] = best["coating"].map(summary["screen_verdict"]).to_numpy()
+    best["screen_reasons"] = best["coating"].map(summary["screen_reasons"]).to_numpy()
+    return best
+
+
 def assemble(spec: SpaceSpec, candidates: pd.DataFrame, report: FilterReport,
              chunks: list[ChunkResult], models: Mapping[str, Any], objective: str,
              top: int | None, records: pd.DataFrame | None, explain: bool,
-             explain_rows: int, timing: dict[str, float]) -> RankResult:
+             explain_rows: int, timing: dict[str, float], screen: bool = True) -> RankResult:
     """Combine chunk results into the ranked :class:`RankResult` (shared by the Dask path)."""
     models = normalise_models(models)
     t0 = time.perf_counter()
@@ -452,6 +422,8 @@ def assemble(spec: SpaceSpec, candidates: pd.DataFrame, report: FilterReport,
         best["tested"] = marked["tested"].to_numpy(dtype=bool)
     else:
         best["tested"] = False
+    if screen:
+        best = _with_screening(best, info, spec)
     if RETENTION in models and RESISTANCE in models:
         ranks = pareto_ranks(best.get(f"{PREFIX[RETENTION]}_mean", pd.Series(dtype=float)),
                              best.get(f"{MODEL_PREFIX[RESISTANCE]}_mean", pd.Series(dtype=float)))
@@ -463,13 +435,22 @@ def assemble(spec: SpaceSpec, candidates: pd.DataFrame, report: FilterReport,
         best = best.head(int(top))
     timing["assemble"] = time.perf_counter() - t0
     t0 = time.perf_counter()
+    notes: list[str] = []
     if explain and features:
-        best = _explain(best, features, models, objective, explain_rows)
+        from coatml.models.surrogate import EXPLAIN
+
+        lacking = [t for t in objective_targets(objective) if EXPLAIN not in
+                   models[t].capabilities]
+        if lacking:
+            notes.append(f"no per-feature explanation: the {', '.join(lacking)} surrogate "
+                         "does not offer one (a Gaussian process); the top-feature columns "
+                         "are empty")
+        best = _explain(best, features, models, objective, explain_rows if not lacking else 0)
     timing["explain"] = time.perf_counter() - t0
     best = best.reset_index(drop=True)
     best.insert(0, "rank", np.arange(1, len(best) + 1))
     lead = ["rank", "coating", "reduced_formula", "tested", "in_library", "family", "anion",
-            "pareto_rank", "score"]
+            "pareto_rank", "score", "screen_verdict"]
     best = best[[c for c in lead if c in best.columns]
                 + [c for c in best.columns if c not in lead]]
     n_lib, n_enum = _count_pool(spec)
@@ -483,7 +464,7 @@ def assemble(spec: SpaceSpec, candidates: pd.DataFrame, report: FilterReport,
     seen: dict[str, str] = {}
     for message in (m for c in chunks for m in c.warnings):
         seen.setdefault(message[:60], message)
-    messages = tuple(seen.values())
+    messages = tuple(seen.values()) + tuple(notes)
     return RankResult(best, report, counts, timing, objective, spec, messages)
 
 
@@ -500,6 +481,29 @@ def chunk_plan(spec: SpaceSpec, candidates: pd.DataFrame | None, chunk_candidate
     return chosen, report, list(range(0, len(chosen), step)), step, timing
 
 
+class LocalExecutor:
+    """Scores the chunks one after the other in this process (the default executor of
+    :func:`rank_coatings`; :class:`coatml.recommend.distributed.DaskExecutor` is the other)."""
+
+    timing_prefix = ""
+
+    def models(self, models: Mapping[str, Any]) -> dict[str, Any]:
+        """The surrogates on this side (here: the models themselves)."""
+        return normalise_models(models)
+
+    def score(self, spec: SpaceSpec, candidates: pd.DataFrame, starts: list[int], step: int,
+              models: Mapping[str, Any], objective: str, progress: Progress | None,
+              timing: dict[str, float]) -> list[ChunkResult]:
+        local = self.models(models)
+        results: list[ChunkResult] = []
+        for done, start in enumerate(starts, 1):
+            results.append(score_chunk(spec, candidates.iloc[start:start + step], start, local,
+                                       objective))
+            if progress is not None:
+                progress(done, len(starts))
+        return results
+
+
 def rank_coatings(
     spec: SpaceSpec,
     models: Mapping[str, Any],
@@ -512,6 +516,8 @@ def rank_coatings(
     candidates: pd.DataFrame | None = None,
     explain_rows: int = EXPLAIN_ROWS,
     progress: Progress | None = None,
+    executor: Any | None = None,
+    screen: bool = True,
 ) -> RankResult:
     """Rank the candidate coatings of ``spec`` with ``models`` (see the module docstring).
 
@@ -520,7 +526,8 @@ def rank_coatings(
         models: ``{target: Surrogate}`` (keys ``capacity_retention_pct`` /
             ``interface_resistance_ohm_cm2``, or ``retention`` / ``resistance``); the
             objective's models are required, the other one is optional (its predictions are
-            reported, and both give the Pareto rank).
+            reported, and both give the Pareto rank). With a Dask executor: model references
+            (:mod:`coatml.recommend.distributed`).
         objective: ``"retention"``, ``"resistance"`` or ``"both"``.
         top: keep only the first ``top`` rows (``None``: all candidates).
         records: workspace records, for the ``tested`` mark (``None``: all untested).
@@ -529,20 +536,25 @@ def rank_coatings(
         candidates: a candidate table to rank instead of :func:`candidate_table` (``spec``'s
             filters are then not applied again; the report is still the spec's).
         progress: called with ``(chunks done, chunks total)``.
+        executor: where the chunks are scored: :class:`LocalExecutor` (default) or
+            :class:`coatml.recommend.distributed.DaskExecutor`; the result is the same.
+        screen: add ``screen_verdict`` and ``screen_reasons`` (the physics screening of
+            :mod:`coatml.recommend.screening`; failing candidates stay in the table).
     """
-    models = normalise_models(models)
-    check_models(models, objective)
+    executor = executor or LocalExecutor()
+    objective_targets(objective)
     t_start = time.perf_counter()
     candidates, report, starts, step, timing = chunk_plan(spec, candidates, chunk_candidates)
-    results: list[ChunkResult] = []
-    for done, start in enumerate(starts, 1):
-        results.append(score_chunk(spec, candidates.iloc[start:start + step], start, models,
-                                   objective))
-        if progress is not None:
-            progress(done, len(starts))
+    if isinstance(executor, LocalExecutor):
+        check_models(normalise_models(models), objective)
+    results = executor.score(spec, candidates, starts, step, models, objective, progress,
+                             timing)
     for key in ("recipes", "featurize", "predict", "select"):
-        timing[key] = float(sum(r.seconds.get(key, 0.0) for r in results))
-    result = assemble(spec, candidates, report, results, models, objective, top, records,
-                      explain, explain_rows, timing)
+        timing[executor.timing_prefix + key] = float(
+            sum(r.seconds.get(key, 0.0) for r in results))
+    local = executor.models(models)
+    check_models(local, objective)
+    result = assemble(spec, candidates, report, results, local, objective, top, records,
+                      explain, explain_rows, timing, screen)
     timing["total"] = time.perf_counter() - t_start
     return result

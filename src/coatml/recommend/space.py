@@ -15,8 +15,7 @@ candidates without materialising the whole table.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -147,8 +146,3 @@ def build_recipe_space(spec: SpaceSpec) -> tuple[pd.DataFrame, pd.DataFrame, Fil
     recipes = pd.concat(chunks) if chunks else _to_records(
         process_grid(candidates.iloc[:0]), spec)
     return recipes, candidates, report
-
-
-def with_conditions(spec: SpaceSpec, **changes: Any) -> SpaceSpec:
-    """A copy of ``spec`` with other test conditions."""
-    return replace(spec, conditions=replace(spec.conditions, **changes))

@@ -1,6 +1,7 @@
 """Diagnostic figures logged with every training run (PNG, matplotlib Agg backend).
 
-Three figures, each readable in a paper or a lab meeting without the code next to it:
+Three figures (``*_figure`` returns the matplotlib ``Figure``, ``*_plot`` writes it as a PNG),
+each readable in a paper or a lab meeting without the code next to it:
 
 * :func:`parity_plot` -- out-of-fold mean prediction against the measured value, with the
   ensemble standard deviation as error bars and the 1:1 line.
@@ -62,7 +63,26 @@ def parity_plot(
     log_scale: bool = False,
     title: str | None = None,
 ) -> Path:
-    """Out-of-fold prediction against measurement, error bars = one ensemble std.
+    """Write :func:`parity_figure` as a PNG to ``path``; returns ``path``."""
+    import matplotlib
+
+    with matplotlib.rc_context(_FONT):
+        return _save(parity_figure(y_true, mean, std, quantity=quantity, unit=unit,
+                                   log_scale=log_scale, title=title), path)
+
+
+def parity_figure(
+    y_true: Sequence[float],
+    mean: Sequence[float],
+    std: Sequence[float],
+    *,
+    quantity: str,
+    unit: str,
+    log_scale: bool = False,
+    title: str | None = None,
+) -> Any:
+    """Out-of-fold prediction against measurement, error bars = one ensemble std (a
+    matplotlib ``Figure``).
 
     ``quantity``/``unit`` label the axes (e.g. ``"Capacity retention"``, ``"%"``). With
     ``log_scale`` both axes are logarithmic (interface resistance spans decades); the error
@@ -102,7 +122,7 @@ def parity_plot(
         ax.set_title(title or f"{quantity}: grouped-CV parity")
         ax.legend(loc="lower right")
         ax.grid(True, alpha=0.3)
-        return _save(fig, path)
+        return fig
 
 
 def importance_plot(
@@ -113,6 +133,21 @@ def importance_plot(
     importance_type: str = "gain",
     title: str | None = None,
 ) -> Path:
+    """Write :func:`importance_figure` as a PNG to ``path``; returns ``path``."""
+    import matplotlib
+
+    with matplotlib.rc_context(_FONT):
+        return _save(importance_figure(importance, top_n=top_n,
+                                       importance_type=importance_type, title=title), path)
+
+
+def importance_figure(
+    importance: Mapping[str, float],
+    *,
+    top_n: int = 20,
+    importance_type: str = "gain",
+    title: str | None = None,
+) -> Any:
     """Horizontal bar chart of the ``top_n`` most important features (largest on top).
 
     XGBoost's ``gain`` is the average loss reduction of the splits that use a feature, in units
@@ -139,7 +174,7 @@ def importance_plot(
         ax.set_xlabel(f"Importance: mean {importance_type} per split (objective units)")
         ax.set_title(title or f"Top {len(names)} features by {importance_type}")
         ax.grid(True, axis="x", alpha=0.3)
-        return _save(fig, path)
+        return fig
 
 
 def coverage_curve(
@@ -180,6 +215,23 @@ def calibration_plot(
     interval_points: Mapping[float, float] | None = None,
     title: str | None = None,
 ) -> Path:
+    """Write :func:`calibration_figure` as a PNG to ``path``; returns ``path``."""
+    import matplotlib
+
+    with matplotlib.rc_context(_FONT):
+        return _save(calibration_figure(y_true, mean, std, levels=levels,
+                                        interval_points=interval_points, title=title), path)
+
+
+def calibration_figure(
+    y_true: Sequence[float],
+    mean: Sequence[float],
+    std: Sequence[float],
+    *,
+    levels: Sequence[float] = CALIBRATION_LEVELS,
+    interval_points: Mapping[float, float] | None = None,
+    title: str | None = None,
+) -> Any:
     """Expected vs observed interval coverage (both in %), with the ideal diagonal.
 
     ``y_true``/``mean``/``std`` must be in the space the model predicts in (log10 for
@@ -208,4 +260,4 @@ def calibration_plot(
         ax.set_title(title or "Interval calibration")
         ax.legend(loc="upper left")
         ax.grid(True, alpha=0.3)
-        return _save(fig, path)
+        return fig

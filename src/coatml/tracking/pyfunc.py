@@ -13,7 +13,17 @@ What is stored (artifacts of the logged model):
     Only when the feature set was given as a TOML file path: a copy of it, so the model
     does not depend on that path existing where it is loaded.
 
-How the Python side is stored: *models from code*. MLflow normally serialises the
+How coatml loads it: **no stored file is executed.** :func:`coatml.tracking.registry.load_model`
+reads the files under ``artifacts/`` and the code file, checks their sha256
+(:func:`artifacts_digest`) against the content hash recorded as a model-version tag when the
+version was registered, and rebuilds :class:`CoatmlModel` with the *installed* coatml code
+from the JSON metadata and the XGBoost JSON boosters (:func:`load_model_files`). The
+generated code file described next is kept only so that MLflow's own tools
+(``mlflow.pyfunc.load_model``, ``mlflow models serve``) can still serve the model; they run
+it, coatml never does. It is hashed all the same: a changed code file means someone wrote to
+the model store, and the model is refused.
+
+How the Python side is stored for MLflow: *models from code*. MLflow normally serialises the
 ``PythonModel`` instance with cloudpickle, which ties the model to the exact class layout
 and Python version and executes code on unpickling. Since MLflow 2.12 ``python_model`` may
 instead be the path of a Python file that calls ``mlflow.models.set_model(model)``; MLflow
@@ -33,6 +43,7 @@ resistance) are mapped back with :meth:`coatml.models.targets.TargetSpec.inverse
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -50,17 +61,25 @@ import pandas as pd
 from mlflow.pyfunc import PythonModel
 
 from coatml.models.surrogate import OUTPUT_COLUMNS as OUTPUT_COLUMNS  # re-exported
-from coatml.models.surrogate import to_natural_units
+from coatml.models.surrogate import SurrogateBase, check_feature_set
 
 ENSEMBLE_ARTIFACT = "ensemble"
 METADATA_ARTIFACT = "metadata"
 FEATURE_SET_ARTIFACT = "feature_set"
 METADATA_FILENAME = "coatml_model.json"
+FEATURE_SET_FILENAME = "feature_set.toml"
+#: Folder of a logged MLflow model that holds the ``artifacts`` passed to ``log_model``.
+MODEL_ARTIFACTS_DIR = "artifacts"
+#: The models-from-code entry file of a logged model (never run by coatml; hashed).
+CODE_FILENAME = "coatml_pyfunc_model.py"
+#: Largest model file coatml reads (bytes); the boosters of a default ensemble are ~100 kB.
+MAX_MODEL_FILE_BYTES = 256 * 1024 * 1024
 
-#: Distributions whose installed versions are pinned in the model's requirements.txt.
+#: Distributions whose installed versions are pinned in the model's requirements.txt
+#: (XGBoost is ``xgboost-cpu`` by default, ``xgboost`` with the ``gpu`` extra).
 REQUIREMENT_DISTRIBUTIONS: tuple[str, ...] = (
-    "coatml", "mlflow", "xgboost", "numpy", "pandas", "scipy", "scikit-learn", "pymatgen",
-    "matminer",
+    "coatml", "mlflow", "xgboost-cpu", "xgboost", "numpy", "pandas", "scipy", "scikit-learn",
+    "pymatgen", "matminer",
 )
 
 _MODEL_CODE = '''\
@@ -94,7 +113,7 @@ def _load_featurizer(feature_set: str, on_missing: str | None = None):
     return RecordFeaturizer(feature_set=feature_set, on_missing=on_missing)
 
 
-class CoatmlModel(PythonModel):
+class CoatmlModel(SurrogateBase, PythonModel):
     """pyfunc wrapper: records DataFrame -> predictive distribution in natural units.
 
     Holds no state until :meth:`load_context` (or :meth:`load_from`) rebuilds the
@@ -135,14 +154,9 @@ class CoatmlModel(PythonModel):
             X = fz.transform(records)
         else:
             X = fz.fit_transform(records)
-        stored_hash = self.metadata_.get("feature_set_hash")
-        now_hash = getattr(fz, "feature_set_hash_", None)
-        if stored_hash and now_hash and str(now_hash) != str(stored_hash):
-            raise ValueError(
-                f"feature set {self.metadata_['feature_set']!r} now hashes to {now_hash}, the "
-                f"model was trained with {stored_hash}: the feature definitions changed. "
-                "Retrain with `coatml train`."
-            )
+        check_feature_set(str(self.metadata_.get("feature_set")),
+                          self.metadata_.get("feature_set_hash"),
+                          getattr(fz, "feature_set_hash_", None))
         if not isinstance(X, pd.DataFrame):
             names = list(getattr(fz, "feature_names_out_", self.feature_names_))
             X = pd.DataFrame(np.asarray(X, dtype=float), columns=names, index=records.index)
@@ -150,22 +164,9 @@ class CoatmlModel(PythonModel):
             X = X.reindex(columns=self.feature_names_)
         return X
 
-    def predict_model_space(self, records: pd.DataFrame) -> pd.DataFrame:
-        """Ensemble distribution in model space (log10 for resistance)."""
-        return self.ensemble_.predict_dist(self.featurize(records))
-
-    def predict_members(self, records: pd.DataFrame) -> np.ndarray:
-        """``(n_members, n)`` member predictions in model space (Thompson sampling)."""
-        return np.asarray(self.ensemble_.predict_members(self.featurize(records)), dtype=float)
-
     @property
     def target(self) -> str:
         return str(self.target_.name)
-
-    def predict_dist(self, records: pd.DataFrame) -> pd.DataFrame:
-        """``mean, median, std, lo68, hi68, lo95, hi95`` per record, natural units."""
-        records = pd.DataFrame(records)
-        return to_natural_units(self.target_, self.predict_model_space(records), records.index)
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         """pyfunc entry point (MLflow passes the input DataFrame after schema checks).
@@ -175,6 +176,71 @@ class CoatmlModel(PythonModel):
         ``infer_signature`` on a real records example; without any hint MLflow warns.
         """
         return self.predict_dist(model_input).reset_index(drop=True)
+
+
+def read_model_files(model_dir: str | Path) -> dict[str, bytes]:
+    """The files of a logged model that coatml checks, read into memory and keyed by their
+    POSIX path relative to ``model_dir``: everything under ``artifacts/`` and the code file.
+    Links and oversized files are refused with ``ValueError``; a missing ``artifacts/``
+    folder raises ``FileNotFoundError``."""
+    root = Path(model_dir)
+    folder = root / MODEL_ARTIFACTS_DIR
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} is missing")
+    paths = sorted(folder.rglob("*"))
+    if (root / CODE_FILENAME).exists():
+        paths.append(root / CODE_FILENAME)
+    files: dict[str, bytes] = {}
+    for path in paths:
+        if path.is_symlink():
+            raise ValueError(f"{path} is a link; a model's files must be plain files")
+        if path.is_dir():
+            continue
+        if path.stat().st_size > MAX_MODEL_FILE_BYTES:
+            raise ValueError(f"{path} is larger than {MAX_MODEL_FILE_BYTES} bytes")
+        files[path.relative_to(root).as_posix()] = path.read_bytes()
+    return files
+
+
+def artifacts_digest(files: Mapping[str, bytes] | str | Path) -> str:
+    """sha256 over the relative paths and bytes of a logged model's files (its folder, or the
+    mapping :func:`read_model_files` returns): any added, removed, renamed or changed file
+    changes it."""
+    if not isinstance(files, Mapping):
+        files = read_model_files(files)
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        data = files[name]
+        digest.update(f"{name}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def load_model_files(files: Mapping[str, bytes]) -> CoatmlModel:
+    """Rebuild a :class:`CoatmlModel` from a logged model's files held in memory (the mapping
+    :func:`read_model_files` returns: JSON metadata, XGBoost JSON boosters, optional
+    feature-set TOML under ``artifacts/``) with the installed coatml code; the code file is
+    ignored. The files are written to a private temporary folder first, so what is loaded is
+    exactly what was hashed."""
+    prefix = MODEL_ARTIFACTS_DIR + "/"
+    with tempfile.TemporaryDirectory(prefix="coatml-load-") as tmp:
+        root = Path(tmp)
+        for name, data in files.items():
+            if not name.startswith(prefix):
+                continue
+            target = (root / name.removeprefix(prefix)).resolve()
+            if root.resolve() not in target.parents:
+                raise ValueError(f"model file name {name!r} points outside the model")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        for required in (METADATA_FILENAME, f"{ENSEMBLE_ARTIFACT}/ensemble.json"):
+            if prefix + required not in files:
+                raise FileNotFoundError(f"the model has no {prefix}{required}")
+        artifacts = {ENSEMBLE_ARTIFACT: str(root / ENSEMBLE_ARTIFACT),
+                     METADATA_ARTIFACT: str(root / METADATA_FILENAME)}
+        if (root / FEATURE_SET_FILENAME).is_file():
+            artifacts[FEATURE_SET_ARTIFACT] = str(root / FEATURE_SET_FILENAME)
+        return CoatmlModel().load_from(artifacts)
 
 
 def write_model_artifacts(model: Any, featurizer: Any, target: str,
@@ -191,7 +257,7 @@ def write_model_artifacts(model: Any, featurizer: Any, target: str,
     feature_set = str(getattr(featurizer, "feature_set", "default"))
     artifacts = {ENSEMBLE_ARTIFACT: str(ens_dir)}
     if feature_set.endswith(".toml") and Path(feature_set).is_file():
-        copied = directory / "feature_set.toml"
+        copied = directory / FEATURE_SET_FILENAME
         shutil.copyfile(feature_set, copied)
         artifacts[FEATURE_SET_ARTIFACT] = str(copied)
     meta = {
@@ -225,21 +291,40 @@ def log_pyfunc_model(
     pip_requirements=...)``. ``infer_requirements=True`` leaves the requirements to MLflow's
     inference (slower; kept for the timing comparison). Returns MLflow's ``ModelInfo``.
     """
+    return log_pyfunc_model_with_digest(
+        model=model, featurizer=featurizer, target=target, input_example=input_example,
+        name=name, infer_requirements=infer_requirements)[0]
+
+
+def log_pyfunc_model_with_digest(
+    *,
+    model: Any,
+    featurizer: Any,
+    target: str,
+    input_example: pd.DataFrame,
+    name: str = "model",
+    infer_requirements: bool = False,
+) -> tuple[Any, str]:
+    """:func:`log_pyfunc_model`, also returning :func:`artifacts_digest` of the files written
+    (what the registry records and every load checks)."""
     import mlflow
     from mlflow.models import infer_signature
 
     with tempfile.TemporaryDirectory(prefix="coatml-model-") as tmp:
-        tmpdir = Path(tmp)
+        tmpdir = Path(tmp) / MODEL_ARTIFACTS_DIR
+        tmpdir.mkdir()
         artifacts = write_model_artifacts(model, featurizer, target, tmpdir)
-        code_path = tmpdir / "coatml_pyfunc_model.py"
+        code_path = Path(tmp) / CODE_FILENAME
         code_path.write_text(_MODEL_CODE)
+        files = read_model_files(tmp)  # the same layout MLflow gives the logged model
+        digest = artifacts_digest(files)
         example = pd.DataFrame(input_example).reset_index(drop=True)
-        output_example = CoatmlModel().load_from(artifacts).predict(None, example)
+        output_example = load_model_files(files).predict(None, example)
         signature = infer_signature(example, output_example)
         kwargs: dict[str, Any] = {}
         if not infer_requirements:
             kwargs["pip_requirements"] = pinned_requirements()
-        return mlflow.pyfunc.log_model(
+        info = mlflow.pyfunc.log_model(
             name=name,
             python_model=str(code_path),
             artifacts=artifacts,
@@ -247,3 +332,4 @@ def log_pyfunc_model(
             input_example=example,
             **kwargs,
         )
+    return info, digest

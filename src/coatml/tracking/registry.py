@@ -25,23 +25,34 @@ better) computed on the same dataset hash and the same folds hash.
 4. A new version without the metric never becomes champion automatically.
 
 Every outcome returns a :class:`PromotionResult` whose ``reason`` the CLI prints as is.
+
+Loading (:func:`load_model`, :func:`load_champion`) executes no stored file: it reads the
+version's files, checks their sha256 against the ``coatml.model_sha256`` tag recorded at
+registration, and rebuilds the model from JSON with the installed coatml code
+(:func:`coatml.tracking.pyfunc.load_model_files`). Missing, damaged or changed files raise
+:class:`~coatml.exceptions.ModelIntegrityError` naming the version and what to do.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from coatml.exceptions import ModelNotFoundError
+from coatml.exceptions import ModelIntegrityError, ModelNotFoundError
 from coatml.tracking.runs import (
     PRIMARY_METRIC,
     TAG_DATASET_HASH,
     TAG_FOLDS_HASH,
+    TAG_MODEL_SHA256,
     TAG_TARGET,
     Tracker,
     TrainingRun,
@@ -52,6 +63,12 @@ CHALLENGER = "challenger"
 TAG_ROLE = "coatml.role"
 TAG_METRIC_PREFIX = "coatml.metric."
 MODEL_PREFIX = "coatml-"
+
+#: MLflow's own notices from ``mlflow.register_model`` (printed to stderr, not logged):
+#: coatml creates the registered model itself and prints its own line about each version.
+_MLFLOW_REGISTER_NOTICE = re.compile(
+    r"^(Successfully registered model '.*'\.|Registered model '.*' already exists\. "
+    r"Creating a new version of this model\.\.\.|Created version '.*' of model '.*'\.)$")
 
 #: Metrics shown by :func:`list_models` (when the run logged them).
 LISTED_METRICS = ("cv_rmse", "cv_mae", "cv_spearman_within_system", "cv_coverage68",
@@ -97,6 +114,21 @@ def _ensure_registered_model(client, name: str) -> None:
                 description=f"coatml model of {name.removeprefix(MODEL_PREFIX)}")
         except MlflowException:
             client.get_registered_model(name)  # created concurrently: fine if it exists now
+
+
+@contextlib.contextmanager
+def _without_registration_notices() -> Iterator[None]:
+    """Drop MLflow's registration notices from stderr inside the block; everything else
+    written to stderr there (warnings, errors) is passed on unchanged afterwards."""
+    buffer = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(buffer):
+            yield
+    finally:
+        kept = [line for line in buffer.getvalue().splitlines(keepends=True)
+                if not _MLFLOW_REGISTER_NOTICE.match(line.rstrip("\n"))]
+        if kept:
+            sys.stderr.write("".join(kept))
 
 
 def _current_champion(client, name: str):
@@ -161,7 +193,9 @@ def register_and_maybe_promote(
             TAG_FOLDS_HASH: training.folds_hash}
     for key, val in training.metrics.items():
         tags[TAG_METRIC_PREFIX + key] = repr(float(val))
-    with tracker.activate():
+    tags[TAG_MODEL_SHA256] = training.model_sha256 or _stored_digest(tracker,
+                                                                      training.model_uri)
+    with tracker.activate(), _without_registration_notices():
         # models:/<model_id> registers the LoggedModel and keeps the run lineage (mlflow 3).
         mv = mlflow.register_model(training.model_uri, name, tags=tags)
     version = str(mv.version)
@@ -356,6 +390,20 @@ def show_model(tracker: Tracker, ref: str) -> dict[str, Any]:
     }
 
 
+class VerifiedPyfunc:
+    """What :attr:`LoadedModel.pyfunc_model` holds: the rebuilt model behind the two methods of
+    MLflow's ``PyFuncModel`` that coatml uses (``predict`` and ``unwrap_python_model``)."""
+
+    def __init__(self, python_model: Any) -> None:
+        self._python_model = python_model
+
+    def unwrap_python_model(self) -> Any:
+        return self._python_model
+
+    def predict(self, data: pd.DataFrame, params: Any = None) -> pd.DataFrame:
+        return self._python_model.predict(None, pd.DataFrame(data), params)
+
+
 @dataclass(frozen=True)
 class LoadedModel:
     """A registered version loaded for prediction. ``predict_dist(records)`` gives
@@ -384,26 +432,142 @@ class LoadedModel:
 
 def _no_model_message(tracker: Tracker, target: str) -> str:
     return (f"no champion model for {target} (registered model {model_name(target)}) in "
-            f"{tracker.tracking_uri}. Run `coatml train --target {target}` first.")
+            f"{_masked(tracker.tracking_uri)}. Run `coatml train --target {target}` first.")
+
+
+def _masked(uri: str) -> str:
+    from coatml.exceptions import mask_url
+
+    return mask_url(uri)
+
+
+def _relocated(tracker: Tracker, source: str) -> Path | None:
+    """Where an embedded workspace's model files are now, when the workspace folder was moved
+    or renamed after the model was logged (MLflow stores absolute artifact paths): the same
+    ``models/<model_id>/artifacts`` under the tracker's current artifact folder."""
+    location = tracker.artifact_location or ""
+    if not location.startswith("file:") or not source.startswith("models:/m-"):
+        return None
+    from urllib.parse import unquote, urlparse
+
+    root = Path(unquote(urlparse(location).path))
+    candidate = root / "models" / source.removeprefix("models:/") / "artifacts"
+    return candidate if candidate.is_dir() else None
+
+
+def _model_dir(tracker: Tracker, uri: str, fallback_source: str = "") -> Path:
+    """A local folder holding the logged model at ``uri`` (downloaded from a server; the
+    files themselves for an embedded store)."""
+    import mlflow
+
+    try:
+        with tracker.activate():
+            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+        if local.is_dir():
+            return local
+    except Exception:  # noqa: BLE001 - any failure to fetch: try the moved-workspace location
+        moved = _relocated(tracker, fallback_source or uri)
+        if moved is not None:
+            return moved
+        raise
+    moved = _relocated(tracker, fallback_source or uri)
+    if moved is not None:
+        return moved
+    raise FileNotFoundError(f"{local} is missing")
+
+
+def _stored_digest(tracker: Tracker, uri: str) -> str:
+    from coatml.tracking.pyfunc import artifacts_digest
+
+    return artifacts_digest(_model_dir(tracker, uri))
+
+
+def _version_files(tracker: Tracker, mv: Any) -> dict[str, bytes]:
+    from coatml.tracking.pyfunc import read_model_files
+
+    label = f"{mv.name} v{mv.version}"
+    try:
+        folder = _model_dir(tracker, f"models:/{mv.name}/{mv.version}", str(mv.source or ""))
+        return read_model_files(folder)
+    except Exception as exc:  # noqa: BLE001 - any failure to read the files is reported as such
+        raise ModelIntegrityError(
+            f"the files of {label} (from {_masked(str(mv.source))}) are missing or unreadable "
+            f"({type(exc).__name__}: {_masked(str(exc)).splitlines()[0] if str(exc) else ''}); "
+            f"retrain with `coatml train`, or make another version champion with "
+            f"`coatml models promote {mv.name} VERSION`") from exc
 
 
 def load_model(tracker: Tracker, ref: str) -> LoadedModel:
-    """Load ``name@alias`` / ``name/version`` / ``name`` through MLflow (downloads the
-    artifacts from the store or server, runs the models-from-code file, loads XGBoost)."""
-    import mlflow
+    """Load ``name@alias`` / ``name/version`` / ``name`` without executing any stored file:
+    read the version's files, check them against the ``coatml.model_sha256`` tag recorded at
+    registration, and rebuild the model from its JSON with the installed coatml code.
+
+    Raises :class:`ModelIntegrityError` when the files are missing, changed or unreadable, or
+    when the version carries no recorded hash (registered before coatml recorded one:
+    ``coatml models trust`` records it after you have checked the files)."""
+    from coatml.tracking.pyfunc import artifacts_digest, load_model_files
 
     client = tracker.client()
     mv = _resolve(client, ref)
-    with tracker.activate():
-        pyfunc_model = mlflow.pyfunc.load_model(f"models:/{mv.name}/{mv.version}")
+    label = f"{mv.name} v{mv.version}"
+    expected = (mv.tags or {}).get(TAG_MODEL_SHA256, "")
+    if not expected:
+        raise ModelIntegrityError(
+            f"{label} has no recorded content hash ({TAG_MODEL_SHA256}), so its files cannot be "
+            f"verified and are not loaded. Retrain (`coatml train`), or, if you trust the files, "
+            f"record their hash with `coatml models trust {mv.name} {mv.version}`")
+    files = _version_files(tracker, mv)
+    found = artifacts_digest(files)
+    if found != expected:
+        raise ModelIntegrityError(
+            f"the files of {label} changed since it was registered (sha256 {found[:12]}..., "
+            f"recorded {expected[:12]}...); refusing to load them. Retrain with `coatml train`, "
+            f"or make another version champion with `coatml models promote {mv.name} VERSION`")
+    try:
+        model = load_model_files(files)
+    except Exception as exc:  # noqa: BLE001 - verified files that still do not load
+        raise ModelIntegrityError(
+            f"{label} could not be rebuilt from its files ({type(exc).__name__}: {exc}); "
+            "retrain with `coatml train`") from exc
     target = (mv.tags or {}).get(TAG_TARGET, mv.name.removeprefix(MODEL_PREFIX))
-    return LoadedModel(mv.name, str(mv.version), target, mv.run_id or "", pyfunc_model)
+    return LoadedModel(mv.name, str(mv.version), target, mv.run_id or "",
+                       VerifiedPyfunc(model))
+
+
+def trust_model(tracker: Tracker, name: str, version: str | int) -> str:
+    """Record the sha256 of ``name`` version ``version``'s current files as its content hash
+    (for versions registered before coatml recorded one, or files changed on purpose); returns
+    the hash. Only do this after checking the files: loading then trusts them."""
+    from coatml.tracking.pyfunc import artifacts_digest
+
+    client = tracker.client()
+    mv = _resolve(client, f"{name}/{version}")
+    digest = artifacts_digest(_version_files(tracker, mv))
+    client.set_model_version_tag(mv.name, str(mv.version), TAG_MODEL_SHA256, digest)
+    return digest
 
 
 def load_champion(tracker: Tracker, target: str) -> LoadedModel:
     """The champion of ``target``; :class:`ModelNotFoundError` (telling the user to run
-    ``coatml train``) when there is none."""
+    ``coatml train``) when there is none, :class:`ModelIntegrityError` (a subclass) when its
+    files are missing or changed."""
     try:
         return load_model(tracker, f"{model_name(target)}@{CHAMPION}")
+    except ModelIntegrityError:
+        raise
     except ModelNotFoundError as e:
         raise ModelNotFoundError(_no_model_message(tracker, target)) from e
+
+
+def load_champions(tracker: Tracker, targets: Iterable[str]) -> tuple[dict[str, LoadedModel],
+                                                                     dict[str, str]]:
+    """The champions of ``targets`` that have one, and for the others why not
+    (``{target: message}``): the one way commands load the models they score with."""
+    models: dict[str, LoadedModel] = {}
+    missing: dict[str, str] = {}
+    for target in targets:
+        try:
+            models[target] = load_champion(tracker, target)
+        except ModelNotFoundError as exc:
+            missing[target] = str(exc)
+    return models, missing

@@ -49,6 +49,9 @@ TAG_FOLDS_HASH = "coatml.folds_hash"
 TAG_FEATURE_SET = "coatml.feature_set"
 TAG_FEATURE_SET_HASH = "coatml.feature_set_hash"
 TAG_CODE_VERSION = "coatml.code_version"
+#: sha256 of a model's files (:func:`coatml.tracking.pyfunc.artifacts_digest`), on the run that
+#: logged it and on every registered version; checked before a model is loaded.
+TAG_MODEL_SHA256 = "coatml.model_sha256"
 TAG_LITERATURE_VERSION = "coatml.literature_version"
 TAG_LITERATURE_HASH = "coatml.literature_hash"
 
@@ -59,6 +62,21 @@ PLOTS_DIR = "plots"
 
 #: mlflow.environment_variables.MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
 _PROGRESS_BAR_ENV = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+
+
+#: Seconds one HTTP request to a tracking server may take (connect, or wait for an answer).
+HTTP_TIMEOUT_S = 6
+HTTP_MAX_RETRIES = 0
+
+
+def limit_http_requests() -> None:
+    """Bound MLflow's HTTP requests (``MLFLOW_HTTP_REQUEST_TIMEOUT``, default 120 s, and
+    ``MLFLOW_HTTP_REQUEST_MAX_RETRIES``, default 7 with exponential backoff): an unreachable
+    server then fails within seconds instead of minutes. Values the user set are kept."""
+    import os
+
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(HTTP_TIMEOUT_S))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(HTTP_MAX_RETRIES))
 
 
 @dataclass(frozen=True)
@@ -98,8 +116,14 @@ class Tracker:
         return self.registry_uri or self.tracking_uri
 
     def client(self):
-        """An ``MlflowClient`` bound to this tracker (no global MLflow state involved)."""
+        """An ``MlflowClient`` bound to this tracker (no global MLflow state involved).
+
+        Requests to a tracking server give up after :data:`HTTP_TIMEOUT_S` seconds without
+        retries (MLflow's defaults retry for minutes), unless ``MLFLOW_HTTP_REQUEST_TIMEOUT`` /
+        ``MLFLOW_HTTP_REQUEST_MAX_RETRIES`` say otherwise."""
         from mlflow import MlflowClient
+
+        limit_http_requests()
 
         return MlflowClient(tracking_uri=self.tracking_uri,
                             registry_uri=self.effective_registry_uri)
@@ -109,6 +133,7 @@ class Tracker:
         client = self.client()
         exp = client.get_experiment_by_name(self.experiment_name)
         if exp is not None:
+            self._follow_moved_workspace(exp)
             return exp.experiment_id
         from mlflow.exceptions import MlflowException
 
@@ -122,6 +147,29 @@ class Tracker:
                 raise
             return exp.experiment_id
 
+    def _follow_moved_workspace(self, exp: Any) -> None:
+        """An embedded store keeps the experiment's artifact folder as an absolute path; after
+        the workspace folder was moved, renamed or copied, new runs would write their files
+        to the old place (outside the workspace, or into another workspace). Point the
+        experiment at this workspace's artifact folder instead (a SQLite store only: MLflow has
+        no API to change an experiment's artifact location)."""
+        current = self.artifact_location
+        stored = str(exp.artifact_location or "")
+        if (not current or not current.startswith("file:") or not stored.startswith("file:")
+                or stored.rstrip("/") == current.rstrip("/")
+                or not self.tracking_uri.startswith("sqlite:///")):
+            return
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(self.tracking_uri)
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text("UPDATE experiments SET artifact_location = :new "
+                                     "WHERE experiment_id = :id"),
+                             {"new": current, "id": int(exp.experiment_id)})
+        finally:
+            engine.dispose()
+
     @contextlib.contextmanager
     def activate(self) -> Iterator[None]:
         """Point MLflow's fluent API (needed by ``log_model``/``load_model``) at this tracker
@@ -130,6 +178,7 @@ class Tracker:
 
         import mlflow
 
+        limit_http_requests()
         old_tracking = mlflow.get_tracking_uri()
         old_registry = mlflow.get_registry_uri()
         # No tqdm bars on artifact up/downloads (they would clutter CLI output).
@@ -161,6 +210,7 @@ class TrainingRun:
     folds_hash: str
     params: Mapping[str, str] = field(default_factory=dict)
     log_model_seconds: float | None = None
+    model_sha256: str = ""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -396,6 +446,7 @@ def log_training(
     experiment_id = tracker.experiment_id()
     log_seconds = None
     model_uri = None
+    model_sha256 = ""
     with tracker.activate(), tempfile.TemporaryDirectory(prefix="coatml-run-") as tmp:
         tmpdir = Path(tmp)
         plot_dir = tmpdir / PLOTS_DIR
@@ -419,14 +470,16 @@ def log_training(
             if (tmpdir / "cv_report.md").exists():
                 mlflow.log_artifact(str(tmpdir / "cv_report.md"))
             if log_model:
-                from coatml.tracking.pyfunc import log_pyfunc_model
+                from coatml.tracking.pyfunc import log_pyfunc_model_with_digest
 
                 if input_example is None:
                     raise ValueError("log_model=True needs input_example (a few records) to "
                                      "build the model signature")
                 t0 = time.perf_counter()
-                info = log_pyfunc_model(model=model, featurizer=featurizer, target=target,
-                                        input_example=input_example)
+                info, model_sha256 = log_pyfunc_model_with_digest(
+                    model=model, featurizer=featurizer, target=target,
+                    input_example=input_example)
+                mlflow.set_tag(TAG_MODEL_SHA256, model_sha256)
                 log_seconds = time.perf_counter() - t0
                 model_uri = info.model_uri
                 mlflow.log_metric("log_model_seconds", log_seconds)
@@ -434,7 +487,8 @@ def log_training(
 
     return TrainingRun(run_id=run_id, experiment_id=experiment_id, target=target,
                        model_uri=model_uri, metrics=metrics, dataset_hash=dataset_hash,
-                       folds_hash=folds_hash, params=params, log_model_seconds=log_seconds)
+                       folds_hash=folds_hash, params=params, log_model_seconds=log_seconds,
+                       model_sha256=model_sha256)
 
 
 def oof_frame(y_true: Any, mean: Any, std: Any) -> pd.DataFrame:

@@ -859,6 +859,16 @@ def write(result: BuildResult, out: Path = HERE) -> None:
 PROCESS_MARK = "[process sheet: transcriptions/"
 
 
+def _unparsed_precursors(text: str) -> tuple[str, ...]:
+    """Tokens of a library precursor text that :func:`coatml.features.process.parse_precursors`
+    does not recognise (alternatives written with "or", prose, unknown compounds)."""
+    from coatml.features.process import parse_precursors
+
+    if " or " in f" {text} " or "+" in text:
+        return (text,)
+    return tuple(parse_precursors(text).unknown)
+
+
 def merge_process_facts(folder: Path = TRANSCRIPTIONS,
                         library: Path | None = None) -> tuple[int, list[str]]:
     """Add the sourced ALD process facts of ``t*_ald_process.csv`` to the coating library
@@ -893,6 +903,12 @@ def merge_process_facts(folder: Path = TRANSCRIPTIONS,
             precursors = "/".join(x for x in (r["precursors"].strip(), coreactant) if x)
             if r["coating"] not in classes:
                 skipped.append(f"{where}: {r['coating']} is not a library coating")
+                continue
+            unknown = _unparsed_precursors(precursors)
+            if unknown:
+                skipped.append(f"{where}: precursor text {precursors!r} is not one recipe the "
+                               f"precursor vocabulary reads ({', '.join(unknown)}); add the "
+                               "precursor to data/precursors.csv or split the alternatives")
                 continue
             if doi and table["source"].str.casefold().str.contains(doi, regex=False).any():
                 skipped.append(f"{where}: doi:{doi} already cited by the library")

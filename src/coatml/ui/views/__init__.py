@@ -1,0 +1,1 @@
+"""The pages of the web app, one module each, each with ``render(ws)``."""
