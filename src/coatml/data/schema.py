@@ -110,7 +110,7 @@ COLUMNS: tuple[Column, ...] = (
            unit="h", low=0.0, high=1e6, group="outcome"),
     Column("critical_current_density_ma_cm2", "float", "Critical current density: the highest "
            "current density a Li-metal cell cycles at before it short-circuits.", unit="mA/cm2",
-           low=0.0, low_inclusive=False, warn_high=50.0, group="outcome"),
+           low=0.0, low_inclusive=False, high=1e4, warn_high=50.0, group="outcome"),
     Column("outcome_qualifier", "enum", "Qualifier printed with the numeric outcomes of this "
            "record: '<' less than, '>' more than, '~' about; empty when exact.",
            allowed=QUALIFIERS, group="outcome"),
