@@ -104,20 +104,13 @@ def check_positive(value: float | None, option: str) -> float | None:
 
 def parse_elements(text: str | None) -> tuple[str, ...]:
     """``"co, ni"`` -> ``("Co", "Ni")``; an unknown symbol fails naming it."""
-    from pymatgen.core.periodic_table import Element
+    from coatml.data.formulas import parse_element_symbols
+    from coatml.exceptions import FormulaError
 
-    out = []
-    for raw in (text or "").split(","):
-        sym = raw.strip()
-        if not sym:
-            continue
-        norm = sym[:1].upper() + sym[1:].lower()
-        try:
-            Element(norm)
-        except ValueError:
-            fail(f"--exclude-elements: '{sym}' is not a chemical element symbol")
-        out.append(norm)
-    return tuple(dict.fromkeys(out))
+    try:
+        return parse_element_symbols(text)
+    except FormulaError as exc:
+        fail(f"--exclude-elements: {exc}")
 
 
 def constraints(family: str | None, exclude_elements: str | None,

@@ -167,3 +167,22 @@ def chemistry_key(name: str) -> str:
         return str(resolve_material(text).composition.reduced_formula)
     except (FormulaError, FileNotFoundError):
         return text.casefold()
+
+
+def parse_element_symbols(text: str | None) -> tuple[str, ...]:
+    """``"co, NI"`` -> ``("Co", "Ni")`` (any case, duplicates dropped, order kept);
+    :class:`~coatml.exceptions.FormulaError` naming a symbol that is no element."""
+    from pymatgen.core.periodic_table import Element
+
+    out = []
+    for raw in (text or "").split(","):
+        sym = raw.strip()
+        if not sym:
+            continue
+        norm = sym[:1].upper() + sym[1:].lower()
+        try:
+            Element(norm)
+        except ValueError:
+            raise FormulaError(f"'{sym}' is not a chemical element symbol") from None
+        out.append(norm)
+    return tuple(dict.fromkeys(out))

@@ -137,21 +137,12 @@ def warm_champions(ws: Workspace) -> None:
 
 def parse_elements(text: str) -> tuple[str, ...]:
     """``"co, ni"`` -> ``("Co", "Ni")``; ``ValueError`` naming an unknown symbol."""
-    from pymatgen.core.periodic_table import Element
+    from coatml.data.formulas import parse_element_symbols
 
-    out = []
-    for raw in text.split(","):
-        sym = raw.strip()
-        if not sym:
-            continue
-        norm = sym[:1].upper() + sym[1:].lower()
-        try:
-            Element(norm)
-        except ValueError:
-            raise ValueError(f"excluded elements: '{sym}' is not a chemical element "
-                             "symbol") from None
-        out.append(norm)
-    return tuple(dict.fromkeys(out))
+    try:
+        return parse_element_symbols(text)
+    except ValueError as exc:
+        raise ValueError(f"excluded elements: {exc}") from None
 
 
 def optional(value: float | None) -> float | None:
