@@ -24,12 +24,6 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.]+", "-", text).strip("-") or "material"
 
 
-def _interval(value: float, lo: float, hi: float, fmt: str) -> str:
-    if value != value:  # NaN
-        return ""
-    return f"{value:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
-
-
 def print_counts(result: RankResult) -> None:
     """Candidates per stage: library / enumerated / after each filter / recipes scored."""
     c = result.counts
@@ -42,16 +36,6 @@ def print_counts(result: RankResult) -> None:
     console.print(f"[bold]Recipes scored:[/] {c.recipes:,} ({c.ranked:,} candidates ranked; "
                   + ", ".join(f"{k} {v:.1f} s" for k, v in result.timing.items()) + ")",
                   highlight=False)
-
-
-def _features_cell(row: Any) -> str:
-    lines = []
-    for i in range(1, 4):
-        label = getattr(row, f"top_feature_{i}", None)
-        value = getattr(row, f"top_shap_{i}", float("nan"))
-        if isinstance(label, str) and value == value:
-            lines.append(f"{label} ({value:+.2g})")
-    return "\n".join(lines)
 
 
 def _screen_cell(row: Any) -> str:
@@ -67,6 +51,8 @@ def print_table(result: RankResult, rows: int) -> None:
     """The first ``rows`` rows as a readable table."""
     from rich.table import Table
 
+    from coatml.recommend.rank import interval_text, top_features_text
+
     t = result.table.head(rows)
     table = Table(title=f"Ranked coatings ({result.spec.electrode} | "
                         f"{result.spec.electrolyte}, objective: {result.objective})",
@@ -79,10 +65,10 @@ def print_table(result: RankResult, rows: int) -> None:
                      ("top-3 features (SHAP, model space)", {"overflow": "fold", "max_width": 64})):
         table.add_column(name, **kw)
     for r in t.itertuples(index=False):
-        ret = _interval(getattr(r, "retention_pct_mean", float("nan")),
+        ret = interval_text(getattr(r, "retention_pct_mean", float("nan")),
                         getattr(r, "retention_pct_lo68", float("nan")),
                         getattr(r, "retention_pct_hi68", float("nan")), ".1f")
-        res = _interval(getattr(r, "resistance_ohm_cm2_median", float("nan")),
+        res = interval_text(getattr(r, "resistance_ohm_cm2_median", float("nan")),
                         getattr(r, "resistance_ohm_cm2_lo68", float("nan")),
                         getattr(r, "resistance_ohm_cm2_hi68", float("nan")), ".3g")
         pareto = "" if r.pareto_rank is None or r.pareto_rank != r.pareto_rank \
@@ -90,7 +76,7 @@ def print_table(result: RankResult, rows: int) -> None:
         temp = "" if r.temperature_c != r.temperature_c else f"{r.temperature_c:.0f}"
         table.add_row(str(r.rank), str(r.coating), "yes" if r.tested else "no", temp,
                       f"{r.thickness_nm:.3g}", ret, res, pareto, _screen_cell(r),
-                      _features_cell(r))
+                      top_features_text(r))
     console.print(table)
 
 

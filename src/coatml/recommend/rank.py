@@ -322,6 +322,26 @@ class RankResult:
         return rank_plot(self.table, path, objective=self.objective, **kwargs)
 
 
+def interval_text(value: Any, lo: Any, hi: Any, fmt: str) -> str:
+    """``"83.4 [74.6, 92.2]"``: a prediction with its interval (empty for a missing one), as
+    ``coatml rank`` and the web page show it."""
+    if value is None or value != value:  # NaN
+        return ""
+    return f"{value:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
+
+
+def top_features_text(row: Any, sep: str = "\n") -> str:
+    """The ``top_feature_i`` / ``top_shap_i`` columns of a ranked row as ``"label (+0.25)"``
+    items joined by ``sep`` (empty where the row was not explained)."""
+    items = []
+    for i in range(1, TOP_FEATURES + 1):
+        label = getattr(row, f"top_feature_{i}", None)
+        value = getattr(row, f"top_shap_{i}", float("nan"))
+        if isinstance(label, str) and value == value:
+            items.append(f"{label} ({value:+.2g})")
+    return sep.join(items)
+
+
 def _count_pool(spec: SpaceSpec) -> tuple[int, int]:
     pool = enumerate_candidates(include_library=True)
     n_lib = int(pool["in_library"].sum())

@@ -21,15 +21,11 @@ OBJECTIVES = ("both", "retention", "resistance")
 COMPONENTS = ("auto", "electrode", "electrolyte")
 
 
-def _interval(mean: Any, lo: Any, hi: Any, fmt: str) -> str:
-    if mean is None or mean != mean:
-        return ""
-    return f"{mean:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
-
-
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
     """The ranked table with readable columns: numbers stay numbers (sortable in the
     browser); the 68 % intervals and the explanation are added as text."""
+    from coatml.recommend.rank import interval_text, top_features_text
+
     out = pd.DataFrame({"rank": table["rank"], "coating": table["coating"].astype(str),
                         "tested": np.where(table["tested"].astype(bool), "tested", "untested")})
     out["Pareto rank"] = table.get("pareto_rank", pd.Series(pd.NA, index=table.index))
@@ -38,24 +34,16 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
     if "retention_pct_mean" in table:
         out["retention %"] = table["retention_pct_mean"]
         out["retention 68 %"] = [
-            _interval(m, lo, hi, ".1f") for m, lo, hi in zip(
+            interval_text(m, lo, hi, ".1f") for m, lo, hi in zip(
                 table["retention_pct_mean"], table["retention_pct_lo68"],
                 table["retention_pct_hi68"], strict=True)]
     if "resistance_ohm_cm2_median" in table:
         out["resistance ohm cm²"] = table["resistance_ohm_cm2_median"]
         out["resistance 68 %"] = [
-            _interval(m, lo, hi, ".3g") for m, lo, hi in zip(
+            interval_text(m, lo, hi, ".3g") for m, lo, hi in zip(
                 table["resistance_ohm_cm2_median"], table["resistance_ohm_cm2_lo68"],
                 table["resistance_ohm_cm2_hi68"], strict=True)]
-    why = []
-    for row in table.itertuples(index=False):
-        parts = []
-        for i in range(1, 4):
-            label = getattr(row, f"top_feature_{i}", None)
-            value = getattr(row, f"top_shap_{i}", float("nan"))
-            if isinstance(label, str) and value == value:
-                parts.append(f"{label} ({value:+.2g})")
-        why.append("; ".join(parts))
+    why = [top_features_text(row, "; ") for row in table.itertuples(index=False)]
     out["why (top-3 SHAP features, model space)"] = why
     for col in ("family", "in_library", "method", "precursors"):
         if col in table:
