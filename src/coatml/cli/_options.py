@@ -102,6 +102,18 @@ def check_positive(value: float | None, option: str) -> float | None:
     return value
 
 
+def check_materials(electrode: str, electrolyte: str) -> None:
+    """Both materials resolve (formula or alias), or the command fails naming the option."""
+    from coatml.data.formulas import resolve_material
+    from coatml.exceptions import FormulaError
+
+    for role, name in (("electrode", electrode), ("electrolyte", electrolyte)):
+        try:
+            resolve_material(name)
+        except FormulaError as exc:
+            fail(f"--{role} '{name}': {exc}")
+
+
 def parse_elements(text: str | None) -> tuple[str, ...]:
     """``"co, ni"`` -> ``("Co", "Ni")``; an unknown symbol fails naming it."""
     from coatml.data.formulas import parse_element_symbols

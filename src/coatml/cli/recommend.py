@@ -135,8 +135,7 @@ def run_rank(ws: Any, *, electrode: str, electrolyte: str, coated_component: str
     """Rank, print, write the CSV and the figure (the body of ``coatml rank``)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from coatml.data.formulas import resolve_material
-    from coatml.exceptions import CoatmlError, FormulaError
+    from coatml.exceptions import CoatmlError
     from coatml.recommend.candidates import CandidateFilters
     from coatml.recommend.space import SpaceSpec, TestConditions, candidate_table
 
@@ -151,11 +150,7 @@ def run_rank(ws: Any, *, electrode: str, electrolyte: str, coated_component: str
     o.check_positive(max_thickness, "--max-thickness")
     o.check_positive(cycle_number, "--cycle-number")
     o.check_positive(c_rate, "--c-rate")
-    for role, name in (("electrode", electrode), ("electrolyte", electrolyte)):
-        try:
-            resolve_material(name)
-        except FormulaError as exc:
-            fail(f"--{role} '{name}': {exc}")
+    o.check_materials(electrode, electrolyte)
     spec = SpaceSpec(
         electrode=electrode, electrolyte=electrolyte, coated_component=coated_component,
         filters=CandidateFilters(anion_compatible=anion_filter,

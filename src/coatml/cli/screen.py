@@ -38,16 +38,11 @@ def screen(
 
     from coatml.cli.recommend import _slug
     from coatml.data.formulas import resolve_material
-    from coatml.exceptions import FormulaError
     from coatml.recommend.candidates import enumerate_candidates
     from coatml.recommend.screening import screen_candidates, screening_summary
 
     o.check_positive(thickness, "--thickness")
-    for role, name in (("electrode", electrode), ("electrolyte", electrolyte)):
-        try:
-            resolve_material(name)
-        except FormulaError as exc:
-            fail(f"--{role} '{name}': {exc}")
+    o.check_materials(electrode, electrolyte)
     names = o.parse_coatings(coatings)
     candidates = enumerate_candidates()
     if library_only:
