@@ -333,13 +333,12 @@ class Campaign:
             batch_number = self._batch_number(conn)
         seed = self.config.seed + batch_number if seed is None else seed
         batch_id = f"{_slug(self.name)}-b{batch_number:03d}"
-        kwargs = dict(observed=observed, batch_id=batch_id, pending=self.pending(),
-                      replicates=replicates, **propose_kwargs)
+        kwargs = dict(batch_id=batch_id, pending=self.pending(), replicates=replicates,
+                      **propose_kwargs)
         versions: list[dict[str, str]] = []
         if surrogate == "gp" and models is None:
             from coatml.recommend.surrogates import propose_with_pair_gp
 
-            kwargs.pop("observed")
             proposal = propose_with_pair_gp(spec or self.spec(), observed, obj, n, strategy,
                                             constraints or self.constraints(), seed, **kwargs)
             versions = [{"target": t, "name": "pair GP", "version": "in-memory", "run_id": ""}
@@ -351,7 +350,8 @@ class Campaign:
                 models = load_champions(tracker, obj.targets)[0]
             versions = _versions(models)
             proposal = propose(spec or self.spec(), models, obj, n, strategy,
-                               constraints or self.constraints(), seed, **kwargs)
+                               constraints or self.constraints(), seed, observed=observed,
+                               **kwargs)
         run_id = None
         if tracker is not None:
             run_id = _log_batch(tracker, self, proposal, versions, batch_number, seed)

@@ -743,7 +743,7 @@ class ModelRecommender:
     diverse batch picked from the top ``pool_size`` (believer updates; kriging believer when
     the surrogates can condition). ``noise_free``: acquisition on the latent std."""
 
-    strategy: str = "auto"
+    strategy: str | Acquisition = "auto"
     noise_free: bool = False
     pool_size: int | None = None
 
@@ -754,7 +754,7 @@ class ModelRecommender:
 
     @property
     def name(self) -> str:
-        return self.strategy
+        return self.strategy if isinstance(self.strategy, str) else self.strategy.name
 
     def recommend(self, req: BatchRequest, models: Mapping[str, Any],
                   feasibility: Any | None = None) -> Proposal:
@@ -880,10 +880,7 @@ def propose(
         raise ValueError("n must be >= 1")
     if replicates < 1:
         raise ValueError("replicates must be >= 1")
-    recommender = TwoPhaseRecommender(model=ModelRecommender(
-        strategy if isinstance(strategy, str) else "auto", noise_free, pool_size))
-    if not isinstance(strategy, str):
-        object.__setattr__(recommender.model, "strategy", strategy)
+    recommender = TwoPhaseRecommender(model=ModelRecommender(strategy, noise_free, pool_size))
     pair = pair_records(observed, spec.electrode, spec.electrolyte)
     req = BatchRequest(
         spec=spec, objective=Objective.parse(objective), n=n,
