@@ -184,8 +184,8 @@ class Scorer:
         return _quiet(shared_features, self.models, chunk)
 
     def _feasibility_features(self, X: Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:
-        """A surrogate's feature matrix built from the feasibility model's feature set, if
-        any (saves featurizing the chunk again)."""
+        """Features of the feasibility model's feature set without featurizing the chunk
+        again: a surrogate's matrix of that set, if any (the cache serves cached rows)."""
         want = getattr(self.feasibility, "feature_set", None)
         for target, model in self.models.items():
             key = model.feature_key()
@@ -207,8 +207,10 @@ class Scorer:
                 members.append(sign * model.members_from_features(X[target]))
         p = None
         if self.feasibility is not None:
-            p = np.clip(self.feasibility.predict_working(
-                chunk, features=self._feasibility_features(X)), 0.0, 1.0)
+            full = (self.feature_cache.loc[chunk.index]
+                    if cached and self.feature_cache is not None
+                    else self._feasibility_features(X))
+            p = np.clip(self.feasibility.predict_working(chunk, features=full), 0.0, 1.0)
         mem = None
         if self.members:
             k = min(m.shape[0] for m in members)
