@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 from coatml.data.formulas import resolve_material
+from coatml.features.screening import SUBSTRATE_MAX_TEMPERATURE_C
+from coatml.features.screening import substrate_class as _substrate_class
 from coatml.recommend.library import _library_cached, _precursors_cached
 
 if TYPE_CHECKING:
@@ -77,22 +79,6 @@ ANION_COMPATIBILITY_SOURCE = (
 REDUCIBLE_VS_ALKALI_METAL: tuple[str, ...] = (
     "Ti", "Nb", "Ta", "V", "Fe", "Co", "Ni", "Mn", "Cu", "W", "Mo",
 )
-#: Default highest deposition temperature per substrate class (degC): the melting points of Li
-#: (180.5 C) and Na (97.8 C) (CRC Handbook of Chemistry and Physics). No sourced tolerance was
-#: found for sulfide electrolytes or oxide cathodes: no default (pass max_deposition_temperature_c).
-SUBSTRATE_MAX_TEMPERATURE_C: dict[str, float] = {"li_metal": 180.5, "na_metal": 97.8}
-
-_CLASS_FROM_ALIAS: dict[str, str] = {
-    "sulfide": "sulfide", "argyrodite": "sulfide", "halide": "halide",
-    "garnet": "oxide_electrolyte", "nasicon": "oxide_electrolyte",
-    "perovskite": "oxide_electrolyte", "lipon": "oxide_electrolyte",
-    "polymer": "polymer", "li_metal": "li_metal", "na_metal": "na_metal",
-    "layered_oxide": "oxide_cathode", "spinel_oxide": "oxide_cathode", "olivine": "oxide_cathode",
-    "graphite": "graphite", "organic_electrode": "organic", "organic_film": "organic",
-}
-_CATHODE_TM = frozenset({"Ni", "Co", "Mn", "Fe", "V", "Cr", "Cu"})
-
-
 # --------------------------------------------------------------------------------------------
 # Enumeration
 # --------------------------------------------------------------------------------------------
@@ -443,34 +429,6 @@ class FilterReport:
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([s.__dict__ for s in self.steps],
                             columns=["name", "removed", "remaining", "rule"])
-
-
-def _substrate_class(name: str) -> str:
-    """Coarse material class of an electrode/electrolyte: alias class, else composition rules.
-
-    Rules: pure Li / Na -> li_metal / na_metal; S without O -> sulfide; Cl/Br/I without S and O
-    -> halide; O with a redox transition metal -> oxide_cathode; other O -> oxide_electrolyte;
-    pure C -> graphite; anything else -> other.
-    """
-    res = resolve_material(name)
-    if res.alias is not None and res.alias.material_class in _CLASS_FROM_ALIAS:
-        return _CLASS_FROM_ALIAS[res.alias.material_class]
-    elements = {el.symbol for el in res.composition.elements}
-    if elements == {"Li"}:
-        return "li_metal"
-    if elements == {"Na"}:
-        return "na_metal"
-    if "S" in elements and "O" not in elements:
-        return "sulfide"
-    if elements & {"Cl", "Br", "I"} and not elements & {"S", "O"}:
-        return "halide"
-    if "O" in elements and elements & _CATHODE_TM:
-        return "oxide_cathode"
-    if "O" in elements:
-        return "oxide_electrolyte"
-    if elements == {"C"}:
-        return "graphite"
-    return "other"
 
 
 @lru_cache(maxsize=65536)

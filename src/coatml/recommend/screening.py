@@ -1,5 +1,9 @@
 """Physics screening of candidate coatings for one electrode / electrolyte pair.
 
+The chemistry criteria (windows, anion exchange, redox, transport) are computed in
+:mod:`coatml.features.screening`, shared with the models' physics prior; this module adds the
+deposition criteria (precursors, process window) and the per-candidate table and summary.
+
 :func:`screen_candidates` returns one row per candidate and criterion with a value, its
 uncertainty, a status (``pass`` / ``warn`` / ``fail`` / ``unknown``), a reason a person can read,
 the method and the source of the numbers. Criteria:
@@ -44,18 +48,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-from coatml.features import thermo
-from coatml.recommend.candidates import (
-    SUBSTRATE_MAX_TEMPERATURE_C,
-    _short,
-    _substrate_class,
+from coatml.features.screening import (
+    CRITERIA,
+    ENTHALPY_UNC_EV,
+    HIGH_VOLTAGE_V,
+    KINETIC_MARGIN_V,
+    SCREEN_COLUMNS,
+    PairContext,
+    Row,
+    chemistry_rows,
+    pair_context,
 )
+from coatml.recommend.candidates import _short
 from coatml.recommend.library import _precursors_cached
 
 __all__ = [
@@ -70,118 +79,6 @@ __all__ = [
     "screening_summary",
 ]
 
-CRITERIA: tuple[str, ...] = (
-    "oxidation_limit", "reduction_limit", "anion_exchange", "cathode_redox",
-    "electrolyte_redox", "li_ion_resistance", "electronic", "precursors", "process_window",
-)
-SCREEN_COLUMNS: tuple[str, ...] = (
-    "coating", "reduced_formula", "in_library", "criterion", "value", "uncertainty", "unit",
-    "status", "reason", "method", "source",
-)
-#: How far past a computed window a limit may lie before it fails (V; project setting).
-KINETIC_MARGIN_V = 1.0
-#: Uncertainty of a reaction enthalpy used as a free energy (eV per anion; project assumption).
-ENTHALPY_UNC_EV = 0.1
-#: A cathode whose range reaches this potential counts as high-voltage (V vs Li/Li+).
-HIGH_VOLTAGE_V = 4.0
-#: Area-specific resistance below which a film passes (ohm cm2).
-ASR_PASS_OHM_CM2 = 10.0
-_EXCHANGE_FAIL_EV = -0.3
-_WINDOW_SOURCE = "electrode_voltage_ranges.csv"
-
-
-@dataclass(frozen=True)
-class PairContext:
-    """What the screening needs to know about the pair (potentials in V vs Li/Li+)."""
-
-    electrode: str
-    electrolyte: str
-    coated_component: str
-    electrode_class: str
-    electrolyte_class: str
-    v_min: float
-    v_max: float
-    range_source: str
-    electrolyte_red: float
-    electrolyte_ox: float
-    electrolyte_source: str
-    substrate_limit_c: float
-
-
-def pair_context(electrode: str, electrolyte: str, coated_component: str = "auto"
-                 ) -> PairContext:
-    """Classes, electrode range and electrolyte window of a pair (names resolved; a bad name
-    raises :class:`~coatml.exceptions.FormulaError`)."""
-    from coatml.data.formulas import resolve_material
-    from coatml.features.physics import electrode_voltage_range
-
-    el = resolve_material(electrode)
-    ly = resolve_material(electrolyte)
-    electrode_class = _substrate_class(electrode)
-    electrolyte_class = _substrate_class(electrolyte)
-    if coated_component == "auto":
-        coated_component = "electrolyte" if electrode_class in ("li_metal", "na_metal") \
-            else "electrode"
-    rng = electrode_voltage_range(el)
-    win = thermo.estimate_window(ly.composition.reduced_formula, ly.name)
-    substrate = electrode_class if coated_component == "electrode" else electrolyte_class
-    return PairContext(
-        electrode, electrolyte, coated_component, electrode_class, electrolyte_class,
-        rng.v_min if rng else math.nan, rng.v_max if rng else math.nan,
-        f"{_WINDOW_SOURCE}: {rng.family} ({rng.source})" if rng else "",
-        win.reduction_v if win else math.nan, win.oxidation_v if win else math.nan,
-        win.source if win else "",
-        SUBSTRATE_MAX_TEMPERATURE_C.get(substrate, math.nan),
-    )
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _status_window(excess: float, unc: float) -> str:
-    if excess + unc <= 0:
-        return "pass"
-    if excess - unc > KINETIC_MARGIN_V:
-        return "fail"
-    return "warn"
-
-
-def _fmt(v: float, u: float) -> str:
-    return f"{v:.2f} +/- {u:.2f} V" if u > 0 else f"{v:.2f} V"
-
-
-@lru_cache(maxsize=64)
-def _multivalent(symbol: str) -> bool:
-    from pymatgen.core.periodic_table import Element
-
-    el = Element(symbol)
-    states = [s for s in el.common_oxidation_states if s > 0]
-    return len(states) >= 2 and (el.is_transition_metal or symbol in ("Ce", "Sn"))
-
-
-@lru_cache(maxsize=64)
-def _max_state(symbol: str) -> int:
-    from pymatgen.core.periodic_table import Element
-
-    states = [s for s in Element(symbol).common_oxidation_states if s > 0]
-    return max(states) if states else 0
-
-
-@lru_cache(maxsize=64)
-def _d_count(symbol: str, state: float) -> float:
-    """d electrons of a transition-metal cation (group - state); 0 for main-group cations."""
-    from pymatgen.core.periodic_table import Element
-
-    el = Element(symbol)
-    if not el.is_transition_metal:
-        return 0.0
-    return float(el.group) - state
-
-
-def _open_shell(symbol: str, state: float) -> bool:
-    d = _d_count(symbol, round(state, 6))
-    return 1e-6 < d < 10 - 1e-6
-
 
 @lru_cache(maxsize=1)
 def _precursor_elements() -> dict[str, tuple[str, ...]]:
@@ -190,207 +87,6 @@ def _precursor_elements() -> dict[str, tuple[str, ...]]:
     for el, pre in zip(table["element"], table["precursor"], strict=True):
         out.setdefault(str(el), []).append(_short(str(pre)))
     return {k: tuple(v) for k, v in out.items()}
-
-
-@lru_cache(maxsize=1)
-def _film_table() -> tuple[dict[str, tuple[float, str, str]], float, float]:
-    """Sourced film conductivities by reduced formula / name, and the log10 mean and spread
-    of the measured Li-containing films."""
-    from coatml.features.physics import load_table
-
-    by: dict[str, tuple[float, str, str]] = {}
-    logs = []
-    for row in load_table("film_conductivity.csv"):
-        sigma = float(row["sigma_s_cm"])
-        entry = (sigma, row["material"], row["source"])
-        by[row["material"].casefold()] = entry
-        if row["formula"]:
-            by[str(thermo.formula_key(row["formula"]))] = entry
-        name = row["formula"] or row["material"]
-        if row["basis"].startswith("measured") and "Li" in name:
-            logs.append(math.log10(sigma))
-    arr = np.array(logs)
-    return by, float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else 1.0
-
-
-# --------------------------------------------------------------------------- criteria
-
-
-#: value, uncertainty, unit, status, reason, method, source
-Row = tuple[float, float, str, str, str, str, str]
-
-
-def _window_rows(est: thermo.WindowEstimate | None, ctx: PairContext) -> tuple[Row, Row]:
-    if est is None:
-        why = "no window: organic / hybrid film (no sourced window, no estimator)"
-        return ((math.nan, math.nan, "V", "unknown", why, "none", "stability_windows.csv"),
-                (math.nan, math.nan, "V", "unknown", why, "none", "stability_windows.csv"))
-    src = f"{est.source}; electrode range: {ctx.range_source or 'not tabulated'}"
-    ox, oxu = est.oxidation_v, est.oxidation_unc_v
-    if math.isnan(ctx.v_max):
-        ox_row: Row = (ox, oxu, "V", "unknown",
-                       f"oxidation limit {_fmt(ox, oxu)}; {ctx.electrode}'s range not tabulated",
-                       est.oxidation_method, src)
-    elif math.isinf(ox):
-        ox_row = (ox, 0.0, "V", "pass", "not oxidised: " + est.source.split("oxidation: ")[-1],
-                  est.oxidation_method, src)
-    else:
-        status = _status_window(ctx.v_max - ox, oxu)
-        rel = "below" if ox < ctx.v_max else "above"
-        ox_row = (ox, oxu, "V", status,
-                  f"oxidation limit {_fmt(ox, oxu)} ({est.oxidation_method}) is {rel} the "
-                  f"{ctx.electrode}'s {ctx.v_max:g} V cut-off", est.oxidation_method, src)
-    red, redu = est.reduction_v, est.reduction_unc_v
-    if math.isnan(ctx.v_min):
-        red_row: Row = (red, redu, "V", "unknown",
-                        f"reduction limit {_fmt(red, redu)}; {ctx.electrode}'s range not "
-                        "tabulated", est.reduction_method, src)
-    else:
-        status = _status_window(red - ctx.v_min, redu)
-        if ctx.electrode_class in ("li_metal", "na_metal"):
-            verb = "reduced by Li metal" if red > ctx.v_min else "stable against Li metal"
-            text = f"reduction limit {_fmt(red, redu)} ({est.reduction_method}): {verb} (0 V)"
-        else:
-            rel = "above" if red > ctx.v_min else "below"
-            text = (f"reduction limit {_fmt(red, redu)} ({est.reduction_method}) is {rel} the "
-                    f"{ctx.electrode}'s {ctx.v_min:g} V lower cut-off")
-        red_row = (red, redu, "V", status, text, est.reduction_method, src)
-    return ox_row, red_row
-
-
-def _exchange_row(formula: str, organic: bool, ctx: PairContext) -> Row:
-    target = {"sulfide": "S", "halide": "Cl"}.get(ctx.electrolyte_class)
-    src = "formation_enthalpies.csv"
-    if target is None:
-        return (math.nan, math.nan, "eV/anion", "pass",
-                f"not applicable: {ctx.electrolyte_class} electrolyte (no anion exchange "
-                "partner)", "not-applicable", src)
-    if organic:
-        return (math.nan, math.nan, "eV/anion", "unknown",
-                "organic / hybrid film: no formation enthalpies", "none", src)
-    got_value, cation, used = thermo.anion_exchange(formula, target)
-    if got_value is None:
-        return (math.nan, math.nan, "eV/anion", "unknown",
-                f"anion exchange with the {ctx.electrolyte} unknown: {used}", "none", src)
-    value = float(got_value)
-    status = "pass" if value >= 0 else ("fail" if value <= _EXCHANGE_FAIL_EV else "warn")
-    who = f" ({cation})" if cation else ""
-    return (value, ENTHALPY_UNC_EV, "eV/anion", status,
-            f"exchanging anions with the {ctx.electrolyte}'s Li salt{who}: {value:+.2f} +/- "
-            f"{ENTHALPY_UNC_EV:.1f} eV per anion ({'favoured' if value < 0 else 'not favoured'})",
-            "thermo", f"{src} ({used})")
-
-
-def _cathode_row(states: dict[str, float] | None, anion: str | None, ctx: PairContext) -> Row:
-    src = f"pymatgen common oxidation states; formation_enthalpies.csv; {ctx.range_source}"
-    if ctx.electrode_class != "oxide_cathode" or not (ctx.v_max >= HIGH_VOLTAGE_V):
-        return (math.nan, math.nan, "V", "pass",
-                f"not applicable: {ctx.electrode} is not a cathode charged to >= "
-                f"{HIGH_VOLTAGE_V:g} V", "not-applicable", src)
-    if states is None:
-        return (math.nan, math.nan, "V", "unknown",
-                "oxidation states not resolved by charge balance", "none", src)
-    low = {el: s for el, s in states.items()
-           if el not in thermo.FIXED_STATE and s < _max_state(el) - 1e-6}
-    if not low:
-        return (0.0, 0.0, "count", "pass",
-                "every cation is in its highest common oxidation state", "charge-balance", src)
-    couples = [thermo.oxidation_couple(el, anion or "O", s) for el, s in low.items()]
-    names = ", ".join(f"{el}{s:+.3g}" for el, s in low.items())
-    known = [c for c in couples if c is not None]
-    if known:
-        v = min(c[0] for c in known)
-        return (v, thermo.window_uncertainty("reduction", "thermo"), "V", "fail",
-                f"{names} is oxidised at the {ctx.v_max:g} V cathode (couple {v:.2f} V)",
-                "thermo-couple", src)
-    return (float(len(low)), 0.0, "count", "fail",
-            f"{names} below its highest common state: oxidised at the {ctx.v_max:g} V cathode",
-            "charge-balance", src)
-
-
-def _electrolyte_row(est: thermo.WindowEstimate | None, states: dict[str, float] | None,
-                     ctx: PairContext) -> Row:
-    src = f"coating window ({est.source if est else 'none'}); electrolyte window " \
-          f"({ctx.electrolyte_source or 'none'})"
-    if est is None or math.isnan(ctx.electrolyte_ox):
-        return (math.nan, math.nan, "V", "unknown",
-                "no window for the coating or the electrolyte", "none", src)
-    if est.reduction_method in ("en-fit", "thermo+en-fit") and states is not None:
-        tm = [el for el in states if _multivalent(el)
-              and thermo.reduction_limit(el, "O", states[el]) is None]
-        if tm:
-            return (est.reduction_v, est.reduction_unc_v, "V", "unknown",
-                    f"{', '.join(tm)}: multivalent transition metal without tabulated "
-                    f"couples; redox with the {ctx.electrolyte} unknown", est.reduction_method,
-                    src)
-    excess = est.reduction_v - ctx.electrolyte_ox
-    unc = est.reduction_unc_v
-    # the other direction: the electrolyte oxidises a coating whose oxidation limit lies below
-    # the electrolyte's reduction limit
-    other = ctx.electrolyte_red - est.oxidation_v
-    other_unc = est.oxidation_unc_v if math.isfinite(est.oxidation_v) else 0.0
-    if math.isfinite(other) and other - other_unc > excess - unc:
-        status = _status_sign(other, other_unc)
-        rel = "below" if other > 0 else "above"
-        return (other, other_unc, "V", status,
-                f"coating oxidation limit {_fmt(est.oxidation_v, other_unc)} is {rel} the "
-                f"{ctx.electrolyte}'s reduction limit {ctx.electrolyte_red:.2f} V"
-                + (" (the electrolyte oxidises the coating)" if status == "fail" else ""),
-                est.oxidation_method, src)
-    status = _status_sign(excess, unc)
-    rel = "above" if excess > 0 else "below"
-    return (excess, unc, "V", status,
-            f"coating reduction limit {_fmt(est.reduction_v, unc)} is {rel} the "
-            f"{ctx.electrolyte}'s oxidation limit {ctx.electrolyte_ox:.2f} V"
-            + (" (the coating oxidises the electrolyte)" if status == "fail" else ""),
-            est.reduction_method, src)
-
-
-def _status_sign(excess: float, unc: float) -> str:
-    if excess - unc > 0:
-        return "fail"
-    return "warn" if excess + unc > 0 else "pass"
-
-
-def _transport_rows(formula: str, name: str, li_fraction: float, organic: bool,
-                    states: dict[str, float] | None, thickness_nm: float) -> tuple[Row, Row]:
-    films, log_mean, log_sd = _film_table()
-    hit = films.get(str(thermo.formula_key(formula))) or films.get(name.casefold())
-    src = "film_conductivity.csv"
-    if hit is not None:
-        log_sigma, unc, method = math.log10(hit[0]), 0.0, "sourced"
-        src = f"{src}: {hit[1]} ({hit[2]})"
-    elif li_fraction > 0:
-        log_sigma, unc, method = log_mean, log_sd, "estimate"
-        src = f"{src}: geometric mean of the measured Li-containing films (estimate)"
-    else:
-        log_sigma = math.nan
-    if log_sigma == log_sigma:
-        log_asr = math.log10(thickness_nm * 1e-7) - log_sigma
-        asr = 10 ** log_asr
-        status = "pass" if asr <= ASR_PASS_OHM_CM2 else "warn"
-        ion: Row = (log_asr, unc, "log10(ohm cm2)", status,
-                    f"Li-ion ASR of a dense {thickness_nm:g} nm film {asr:.3g} ohm cm2 "
-                    f"(sigma 10^{log_sigma:.1f} S/cm, +/- {unc:.1f} decades, {method})",
-                    method, src)
-    else:
-        ion = (math.nan, math.nan, "log10(ohm cm2)", "unknown",
-               "Li-free film without a sourced Li-ion conductivity: Li-ion blocking expected, "
-               "ASR not estimated", "none", src)
-    if organic or states is None:
-        el_row: Row = (math.nan, math.nan, "count", "unknown",
-                       "electronic character unknown (organic / unresolved states)", "none",
-                       "project rule (d-electron count)")
-    else:
-        open_ = [f"{el}{s:+.3g}" for el, s in states.items() if _open_shell(el, s)]
-        el_row = ((float(len(open_)), 0.0, "count", "warn",
-                   f"open-shell cations {', '.join(open_)}: likely electronically conducting",
-                   "d-count", "project rule (d-electron count from charge balance)")
-                  if open_ else
-                  (0.0, 0.0, "count", "pass", "closed-shell cations only: electronically "
-                   "insulating", "d-count", "project rule (d-electron count from charge "
-                   "balance)"))
-    return ion, el_row
 
 
 def _deposition_rows(elements: list[str], tmin: float, tmax: float, depositable: bool,
@@ -464,16 +160,9 @@ def screen_candidates(
             "temperature_min_c", "temperature_max_c", "depositable"]
     for coating, reduced, lib, elements, li_frac, tmin, tmax, dep in \
             candidates[cols].itertuples(index=False, name=None):
-        formula = thermo.plain_formula(str(reduced))
         els = str(elements).split()
-        organic = "C" in els and "H" in els
-        states = None if organic else thermo.oxidation_states(formula)
-        anion = None if organic else thermo.main_anion(thermo.composition_of(formula))
-        est = None if organic else thermo.estimate_window(formula, str(coating))
-        rows = (*_window_rows(est, ctx), _exchange_row(formula, organic, ctx),
-                _cathode_row(states, anion, ctx), _electrolyte_row(est, states, ctx),
-                *_transport_rows(formula, str(coating), float(li_frac), organic, states,
-                                 thickness_nm),
+        rows = (*chemistry_rows(str(reduced), str(coating), els, float(li_frac), ctx,
+                                thickness_nm),
                 *_deposition_rows(els, float(tmin), float(tmax), bool(dep), inv, ctx))
         for crit, row in zip(CRITERIA, rows, strict=True):
             out.append((coating, reduced, bool(lib), crit, *row))
