@@ -55,7 +55,7 @@ def test_output_columns_index_and_blocks(fitted):
     assert out.dtypes.map(lambda d: d == np.float64).all()
     prefixes = {c.split("__")[0] for c in out.columns}
     assert prefixes == {"is_coated", "electrode", "electrolyte", "coating", "interface",
-                        "physics", "process", "test"}
+                        "physics", "process", "test", "prior"}
     n_comp = len([c for c in out.columns if c.startswith("coating__")])
     assert n_comp == len([c for c in out.columns if c.startswith("electrode__")]) > 100
     assert not any("capacity_retention" in c for c in out.columns)  # targets never leak

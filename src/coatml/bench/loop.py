@@ -246,10 +246,10 @@ def run_campaign(strategy_name: str, seed: int, spec: Any, space: pd.DataFrame,
                  target: str) -> np.ndarray:
     """One campaign; returns the best found utility after each experiment (``budget``,)."""
     params: dict[str, Any] = {}
-    if strategy_name in ("coatml", "greedy"):
+    if strategy_name in ("coatml", "greedy", "coatml-prior", "coatml-prior-first"):
         params = {"model_params": cfg.model_params, "max_per_coating": cfg.max_per_coating,
                   "estimator": cfg.estimator, "failed_as_worst": cfg.failed_as_worst}
-        if strategy_name == "coatml":
+        if strategy_name != "greedy":
             params["acquisition"] = cfg.acquisition
     strategy = make_strategy(strategy_name, **params)
     state = LoopState(spec, space, features, cfg.objective, target)
@@ -258,6 +258,8 @@ def run_campaign(strategy_name: str, seed: int, spec: Any, space: pd.DataFrame,
     best = -np.inf
     positions = [int(i) for i in rng.choice(len(space), size=min(cfg.n_initial, cfg.budget),
                                             replace=False)]
+    if getattr(strategy, "first_batch_from_prior", False):
+        positions = strategy.ask(state, min(cfg.n_initial, cfg.budget), seed * 7919)
     round_no = 0
     while True:
         chunk = space.iloc[positions].copy()

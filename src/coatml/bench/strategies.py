@@ -8,6 +8,9 @@ simulated results.
 * :class:`CoatmlStrategy`: coatml's proposer (:func:`coatml.recommend.propose.propose`): an
   in-memory :class:`~coatml.models.surrogate.RecordModel` retrained every round with small, fast
   settings, the feasibility model, an acquisition (EI by default) and the diverse batch.
+* :class:`CoatmlPriorStrategy` / :class:`CoatmlPriorFirstStrategy`: the same proposer
+  starting from the physics prior, with the shared random first batch / with its first batch
+  from the prior.
 * :class:`GreedyStrategy`: the same machinery with the posterior mean as acquisition (no
   exploration).
 * :class:`RandomStrategy`: uniformly random untried recipes.
@@ -26,7 +29,8 @@ import pandas as pd
 
 from coatml.models.config import FAST_MODEL_PARAMS
 
-__all__ = ["FAST_MODEL_PARAMS", "CoatmlStrategy", "GreedyStrategy", "LoopState",
+__all__ = ["FAST_MODEL_PARAMS", "CoatmlPriorFirstStrategy", "CoatmlPriorStrategy",
+           "CoatmlStrategy", "GreedyStrategy", "LoopState",
            "RandomStrategy", "TPEStrategy", "make_strategy"]
 
 #: Feature set of the in-loop surrogate (``features/loop.toml``).
@@ -95,6 +99,8 @@ class CoatmlStrategy(LoopStrategy):
     noise_free: bool = True
     estimator: str = "gp"
     failed_as_worst: bool = True
+    prior: bool = False
+    first_batch_from_prior: bool = False
     name: ClassVar[str] = "coatml"
 
     def settings(self) -> Any:
@@ -104,7 +110,7 @@ class CoatmlStrategy(LoopStrategy):
 
         return PairGPSettings(noise_free=self.noise_free, failed_as_worst=self.failed_as_worst,
                               estimator=self.estimator, params=self.model_params,
-                              feature_set=self.feature_set)
+                              feature_set=self.feature_set, prior=self.prior)
 
     def ask(self, state, n, seed):
         from coatml.recommend.propose import Constraints
@@ -116,6 +122,26 @@ class CoatmlStrategy(LoopStrategy):
             features=state.features, space=state.space, exclude_index=state.run,
             batch_id=f"bench-{seed}")
         return [int(i) for i in proposal.space_index]
+
+
+@dataclass(frozen=True)
+class CoatmlPriorStrategy(CoatmlStrategy):
+    """coatml's proposer starting from the physics prior (:mod:`coatml.features.prior`): the
+    shared random first batch, then the pair GP on the departure from the prior."""
+
+    prior: bool = True
+    name: ClassVar[str] = "coatml-prior"
+
+
+@dataclass(frozen=True)
+class CoatmlPriorFirstStrategy(CoatmlStrategy):
+    """As :class:`CoatmlPriorStrategy`, and its first batch comes from the prior too (a lab
+    with prior knowledge does not spend its first batch at random); counted in whole batches
+    like every other strategy."""
+
+    prior: bool = True
+    first_batch_from_prior: bool = True
+    name: ClassVar[str] = "coatml-prior-first"
 
 
 @dataclass(frozen=True)
@@ -221,13 +247,15 @@ class TPEStrategy(LoopStrategy):
 
 
 _STRATEGIES: dict[str, type[LoopStrategy]] = {
-    "coatml": CoatmlStrategy, "greedy": GreedyStrategy, "random": RandomStrategy,
+    "coatml": CoatmlStrategy, "coatml-prior": CoatmlPriorStrategy,
+    "coatml-prior-first": CoatmlPriorFirstStrategy, "greedy": GreedyStrategy,
+    "random": RandomStrategy,
     "tpe": TPEStrategy,
 }
 
 
 def make_strategy(name: str, **params: Any) -> LoopStrategy:
-    """A strategy by name: coatml, greedy, random or tpe."""
+    """A strategy by name: coatml, coatml-prior, coatml-prior-first, greedy, random or tpe."""
     if name not in _STRATEGIES:
         raise ValueError(f"unknown bench strategy '{name}'; known: {sorted(_STRATEGIES)}")
     return _STRATEGIES[name](**params)

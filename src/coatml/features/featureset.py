@@ -1,7 +1,7 @@
 """Feature sets: which features a model sees, declared in TOML and hashed.
 
 A feature set names the composition featurizers and the roles they describe, the extra blocks
-(interface, physics, process, test_conditions) and what to do with bad input (``on_missing``).
+(interface, physics, process, test_conditions, prior) and what to do with bad input (``on_missing``).
 The format is documented in ``features/README.md``. Packaged definitions live in
 ``coatml/features/data/<name>.toml`` (the source of truth, shipped with the package); the repo's
 ``features/`` folder holds a copy for reading and editing, and a test checks they agree. Any
@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 ROLES: tuple[str, ...] = ("electrode", "electrolyte", "coating")
-BLOCKS: tuple[str, ...] = ("interface", "physics", "process", "test_conditions")
+BLOCKS: tuple[str, ...] = ("interface", "physics", "process", "test_conditions", "prior")
 ON_MISSING: tuple[str, ...] = ("error", "nan")
 _TOP_KEYS = {"feature_set", "composition", "blocks"}
 _SET_KEYS = {"name", "version", "description", "on_missing"}
@@ -178,6 +178,10 @@ def _hash(definition: dict[str, Any], featurizers: tuple[str, ...], impute_nan: 
         h.update(CompositionFeaturizer(featurizers=featurizers,
                                        impute_nan=impute_nan).table_hash().encode())
     h.update(physics_tables_hash().encode())
+    if "prior" in definition.get("blocks", {}) and definition["blocks"]["prior"]:
+        from coatml.features.prior import prior_table_hash
+
+        h.update(prior_table_hash().encode())
     h.update(repr(PRECURSOR_VOCABULARY).encode())
     for labels in (interface_feature_labels(), physics_feature_labels(),
                    process_feature_labels(), condition_feature_labels()):

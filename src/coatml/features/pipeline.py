@@ -179,6 +179,18 @@ class RecordFeaturizer(TransformerMixin, BaseEstimator):
             block = process.condition_features(frame)
             out[:, pos:pos + block.shape[1]] = block
             pos += block.shape[1]
+        if "prior" in fs.blocks:
+            from coatml.features.prior import prior_from_names
+
+            thickness, _flag = process.derived_thickness_nm(frame)
+            block = prior_from_names(np.asarray(materials["electrode"].texts, dtype=object)[
+                                         materials["electrode"].codes],
+                                     np.asarray(materials["electrolyte"].texts, dtype=object)[
+                                         materials["electrolyte"].codes],
+                                     np.asarray(c_texts, dtype=object)[c_codes], is_coated,
+                                     thickness)
+            out[:, pos:pos + block.shape[1]] = block
+            pos += block.shape[1]
         if pos != out.shape[1]:  # pragma: no cover - guards the label/block bookkeeping
             raise RuntimeError(f"feature bookkeeping: filled {pos} of {out.shape[1]} columns")
         return pd.DataFrame(out, index=frame.index, columns=list(self.feature_names_out_))
@@ -218,6 +230,10 @@ class RecordFeaturizer(TransformerMixin, BaseEstimator):
             labels += [f"process__{label}" for label in process.process_feature_labels()]
         if "test_conditions" in fs.blocks:
             labels += [f"test__{label}" for label in process.condition_feature_labels()]
+        if "prior" in fs.blocks:
+            from coatml.features.prior import prior_feature_labels
+
+            labels += [f"prior__{label}" for label in prior_feature_labels()]
         return labels
 
     def _resolve_role(self, frame: pd.DataFrame, role: str, is_coated: np.ndarray

@@ -111,6 +111,12 @@ class DescriptorGP(RegressorMixin, BaseEstimator):
         range inside the bounds before the logit.
     random_state
         Seed of the optimiser restarts and the posterior draws.
+    prior
+        ``None``, or the name of a feature column holding a prior mean of the target (model
+        space; :mod:`coatml.features.prior`). The GP then models the departure from it: far
+        from the training rows (and with none of the pair's own) the posterior mean is the
+        prior, near them the data take over. A row whose prior is NaN gets the training
+        rows' mean.
 
     Input is checked as in ``EnsembleRegressor`` (:func:`coatml.models.estimators.
     validate_features`): NaN allowed, infinity an error, a DataFrame's columns taken by name
@@ -119,7 +125,8 @@ class DescriptorGP(RegressorMixin, BaseEstimator):
 
     def __init__(self, descriptors: Mapping[str, float] | None = None, nu: float = 2.5,
                  linear_trend: bool = True, n_restarts: int = 1, n_members: int = 16,
-                 bounds: tuple[float, float] | None = None, random_state: int = 0) -> None:
+                 bounds: tuple[float, float] | None = None, random_state: int = 0,
+                 prior: str | None = None) -> None:
         self.descriptors = descriptors
         self.nu = nu
         self.linear_trend = linear_trend
@@ -127,6 +134,15 @@ class DescriptorGP(RegressorMixin, BaseEstimator):
         self.n_members = n_members
         self.bounds = bounds
         self.random_state = random_state
+        self.prior = prior
+
+    def _prior_z(self, arr: np.ndarray) -> np.ndarray:
+        """Prior mean of each row in the modelled scale (0 without a prior)."""
+        if self.prior is None:
+            return np.zeros(len(arr))
+        values = arr[:, self.prior_index_]
+        return np.where(np.isfinite(values), self._to_z(np.where(np.isfinite(values), values,
+                                                                  0.0)), self.prior_fill_)
 
     def _bounds(self) -> tuple[float, float] | None:
         if self.bounds is None:
@@ -178,8 +194,11 @@ class DescriptorGP(RegressorMixin, BaseEstimator):
         return {str(k): float(v) for k, v in spec.items()}
 
     def _design(self, X: Any) -> np.ndarray:
+        return self._design_and_prior(X)[0]
+
+    def _design_and_prior(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         arr, _ = validate_features(self, X, reset=False)
-        return self._design_raw(arr[:, self.descriptor_index_])
+        return self._design_raw(arr[:, self.descriptor_index_]), self._prior_z(arr)
 
     def _design_raw(self, raw: np.ndarray) -> np.ndarray:
         """Scaled, centred descriptors (NaN filled) and the share missing per row."""
@@ -221,6 +240,13 @@ class DescriptorGP(RegressorMixin, BaseEstimator):
         self.center_ = np.where(np.isnan(raw), self.fill_values_, raw).mean(axis=0)
         Z = self._design_raw(raw)
         z_arr = self._to_z(y_arr)
+        if self.prior is not None:
+            if str(self.prior) not in columns:
+                raise ValueError(f"DescriptorGP: prior column {self.prior!r} is not among the "
+                                 "features")
+            self.prior_index_ = columns.index(str(self.prior))
+            self.prior_fill_ = float(z_arr.mean())
+            z_arr = z_arr - self._prior_z(arr)
         self.y_mean_ = float(z_arr.mean())
         self.y_scale_ = float(z_arr.std()) or 1.0
         dims = Z.shape[1]
@@ -249,12 +275,13 @@ class DescriptorGP(RegressorMixin, BaseEstimator):
         """Posterior mean and latent std of the modelled value ``z`` (target units when the
         target is unbounded)."""
         check_is_fitted(self, "gp_")
+        Z, prior_z = self._design_and_prior(X)
         with threadpool_limits(1):
-            mean, std = self.gp_.predict(self._design(X), return_std=True)
+            mean, std = self.gp_.predict(Z, return_std=True)
         # predict's std includes the white-noise term; the latent std excludes it
         white = float(self.gp_.kernel_.k2.noise_level)
         latent = np.sqrt(np.maximum(std ** 2 - white, 0.0))
-        return self.y_mean_ + self.y_scale_ * mean, self.y_scale_ * latent
+        return prior_z + self.y_mean_ + self.y_scale_ * mean, self.y_scale_ * latent
 
     def predict(self, X: Any) -> np.ndarray:
         """Posterior mean (median for a bounded target), model space."""
@@ -294,8 +321,10 @@ class DescriptorGP(RegressorMixin, BaseEstimator):
         from sklearn.gaussian_process import GaussianProcessRegressor
 
         check_is_fitted(self, "gp_")
-        y_arr = (self._to_z(np.asarray(y, dtype=float).ravel()) - self.y_mean_) / self.y_scale_
-        Z = np.vstack([self.gp_.X_train_, self._design(X)])
+        Z_new, prior_z = self._design_and_prior(X)
+        y_arr = (self._to_z(np.asarray(y, dtype=float).ravel()) - prior_z - self.y_mean_) \
+            / self.y_scale_
+        Z = np.vstack([self.gp_.X_train_, Z_new])
         targets = np.concatenate([np.asarray(self.gp_.y_train_, dtype=float).ravel(), y_arr])
         gp = GaussianProcessRegressor(self.gp_.kernel_, optimizer=None, normalize_y=False)
         with threadpool_limits(1):

@@ -13,7 +13,8 @@ Record level
     refuses to predict). ``predict_model_space(records)``, ``predict_members(records)``,
     ``predict_dist(records)`` (natural units: ``mean, median, std, lo68, hi68, lo95, hi95``).
 Feature level (callers that featurize once for several models)
-    ``feature_key()``, ``select_features(X)``, ``dist_from_features(X, latent=False)``,
+    ``feature_key()``, ``prior_feature()`` (the column of the physics prior the model starts
+    from, or ``None``), ``select_features(X)``, ``dist_from_features(X, latent=False)``,
     ``mean_from_features(X)``, ``members_from_features(X)``, ``target_scale``, ``n_members``.
 Optional capabilities (``capabilities``)
     ``"condition"``: ``condition(X, y)`` returns a surrogate whose posterior also conditions on
@@ -67,6 +68,8 @@ class Surrogate(Protocol):
     def target_scale(self) -> float: ...
 
     def featurize(self, records: pd.DataFrame) -> pd.DataFrame: ...
+
+    def prior_feature(self) -> str | None: ...
 
     def feature_key(self) -> tuple[str, Any] | None: ...
 
@@ -132,6 +135,13 @@ class SurrogateBase:
                 f"the {self.target_.name} surrogate does not know the spread of its training "
                 "targets, so it cannot be weighed against another objective")
         return float(scale)
+
+    def prior_feature(self) -> str | None:
+        """The feature column holding the prior mean this surrogate starts from (model space),
+        or ``None``: prediction - prior is what the model learned beyond the physics prior."""
+        reg = getattr(self, "ensemble_", None)
+        col = getattr(reg, "prior", None) or getattr(reg, "mean_column", None)
+        return str(col) if isinstance(col, str) and col in self.feature_names_ else None
 
     def feature_key(self) -> tuple[str, Any] | None:
         """Surrogates with equal keys featurize records identically (same feature set and
@@ -260,19 +270,30 @@ class RecordModel(SurrogateBase, BaseEstimator):
     ``"gp"`` (:class:`~coatml.models.gaussian_process.DescriptorGP`); ``estimator_params`` go to
     it (hyper-parameters, ``random_state``, ...); ``feature_set`` names the feature set (TOML
     under ``features/``). The fitted regressor is ``ensemble_`` in both cases.
+
+    ``prior``: start from the physics prior (:mod:`coatml.features.prior`; the feature set
+    needs its ``prior`` block): the prior mean of the target is the ensemble's XGBoost
+    ``base_margin`` / the GP's prior mean, and the model learns the departure from it. Without
+    it the prior columns are left out of the features (the model of coatml <= 0.x).
     """
 
     def __init__(self, target: str, feature_set: str = "default",
                  estimator_params: dict[str, Any] | None = None,
-                 min_records: int = MIN_RECORDS, estimator: str = "xgboost") -> None:
+                 min_records: int = MIN_RECORDS, estimator: str = "xgboost",
+                 prior: bool = False) -> None:
         self.target = target
         self.feature_set = feature_set
         self.estimator_params = estimator_params
         self.min_records = min_records
         self.estimator = estimator
+        self.prior = prior
 
     def _regressor(self) -> Any:
         params = dict(self.estimator_params or {})
+        if self.prior:
+            from coatml.features.prior import prior_column
+
+            params["prior"] = prior_column(self.target)
         if self.estimator == "xgboost":
             from coatml.models.estimators import EnsembleRegressor
 
@@ -291,7 +312,7 @@ class RecordModel(SurrogateBase, BaseEstimator):
         self.target_ = get_target(self.target)
         rows = require_records(records, self.target, self.min_records)
         self.featurizer_ = RecordFeaturizer(feature_set=self.feature_set).fit(records)
-        X = self.featurizer_.transform(rows)
+        X = _prior_columns(self.featurizer_.transform(rows), self.prior, self.feature_set)
         y = self.target_.forward(rows[self.target].to_numpy(dtype=float))
         self.feature_names_ = list(X.columns)
         self.ensemble_ = regressor.fit(X, y)
@@ -313,6 +334,99 @@ class RecordModel(SurrogateBase, BaseEstimator):
         check_feature_set(self.feature_set, getattr(self, "feature_set_hash_", None),
                           getattr(self.featurizer_, "feature_set_hash_", None))
         return X.reindex(columns=self.feature_names_)
+
+
+def _prior_columns(X: pd.DataFrame, prior: bool, feature_set: str) -> pd.DataFrame:
+    """``X`` without the prior block unless the model starts from the prior (which needs it)."""
+    cols = [c for c in X.columns if str(c).startswith("prior__")]
+    if prior and not cols:
+        raise ValueError(f"prior=True needs the feature set's prior block; {feature_set!r} has "
+                         "none (set `prior = true` under [blocks])")
+    return X if prior else X.drop(columns=cols)
+
+
+class PriorRegressor:
+    """The regressor of a pair without records: the physics prior's mean and std, read from
+    the feature columns ``prior__<target>`` / ``prior__<target>_std`` (model space)."""
+
+    n_members = 1
+    interval_scale_ = 1.0
+
+    def __init__(self, target: str) -> None:
+        from coatml.features.prior import prior_column
+
+        self.mean_column = prior_column(target)
+        self.std_column = prior_column(target, std=True)
+
+    def _cols(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        missing = [c for c in (self.mean_column, self.std_column) if c not in X.columns]
+        if missing:
+            raise ValueError(f"the prior surrogate needs the feature column(s) {missing}")
+        return (X[self.mean_column].to_numpy(dtype=float),
+                X[self.std_column].to_numpy(dtype=float))
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self._cols(X)[0]
+
+    def predict_dist(self, X: pd.DataFrame) -> pd.DataFrame:
+        from coatml.models.targets import gaussian_frame
+
+        mean, std = self._cols(X)
+        out = gaussian_frame(mean, std, index=X.index)
+        out.insert(2, "epistemic_std", std)
+        out.insert(3, "noise_std", np.zeros_like(std))
+        return out
+
+    def predict_members(self, X: pd.DataFrame) -> np.ndarray:
+        return self._cols(X)[0][None, :]
+
+
+class PriorSurrogate(SurrogateBase):
+    """A :class:`Surrogate` that is the physics prior alone (mean and std of
+    :mod:`coatml.features.prior`): what a pair without records is ranked by, with the prior's
+    uncertainty, instead of ties. ``fit`` only resolves the featurizer; it learns nothing."""
+
+    def __init__(self, target: str, feature_set: str = "default") -> None:
+        self.target = target
+        self.feature_set = feature_set
+
+    def fit(self, records: pd.DataFrame | None = None) -> PriorSurrogate:
+        from coatml.features.pipeline import RecordFeaturizer
+        from coatml.features.prior import prior_column
+
+        self.target_ = get_target(self.target)
+        frame = records if records is not None and len(records) else pd.DataFrame(
+            {"electrode": ["Li"], "electrolyte": ["Li6PS5Cl"], "coating": ["Al2O3"]})
+        self.featurizer_ = RecordFeaturizer(feature_set=self.feature_set).fit(frame)
+        names = [str(c) for c in self.featurizer_.get_feature_names_out()]
+        cols = [prior_column(self.target), prior_column(self.target, std=True)]
+        if not set(cols) <= set(names):
+            raise ValueError(f"feature set {self.feature_set!r} has no prior block")
+        self.feature_names_ = cols
+        self.ensemble_ = PriorRegressor(self.target)
+        self.feature_set_hash_ = getattr(self.featurizer_, "feature_set_hash_", None)
+        self.n_train_ = 0
+        return self
+
+    @property
+    def label(self) -> str:
+        return f"physics prior ({self.feature_set})"
+
+    @property
+    def target_scale(self) -> float:
+        from coatml.features.prior import load_calibration
+
+        cal = load_calibration()
+        return float(cal.retention_sd_pct if self.target == "capacity_retention_pct"
+                     else cal.log10_resistance_sd)
+
+    def featurize(self, records: pd.DataFrame) -> pd.DataFrame:
+        X = self.featurizer_.transform(records)
+        return X.reindex(columns=self.feature_names_)
+
+    def feature_key(self) -> tuple[str, Any] | None:
+        fz = self.featurizer_
+        return (str(getattr(fz, "feature_set", "")), getattr(fz, "on_missing", None))
 
 
 def check_feature_set(name: str, trained_hash: Any, current_hash: Any) -> None:

@@ -22,10 +22,12 @@ from coatml.models.targets import get_target, require_records
 __all__ = ["CERTAIN_MONOTONE", "FOLD_MIN_RECORDS", "PRIOR_SOURCE", "FittedTarget",
            "ProgressFn", "fit_target"]
 
-#: Column the ensemble reads as XGBoost ``base_margin`` in the ``physics prior`` variant.
+#: Column the ensemble reads as XGBoost ``base_margin`` in the ``physics prior`` variant: the
+#: prior mean of the target (model space) of :mod:`coatml.features.prior`, which the feature
+#: sets' ``prior`` block provides. The prior variant is the reference the others must beat.
 PRIOR_SOURCE = {
-    # film resistance t / sigma (log10 ohm cm2) from the sourced thin-film conductivities
-    "interface_resistance_ohm_cm2": "physics__log10_film_resistance_ohm_cm2",
+    "capacity_retention_pct": "prior__capacity_retention_pct",
+    "interface_resistance_ohm_cm2": "prior__interface_resistance_ohm_cm2",
 }
 #: A cross-validation fold may train on fewer records than a whole training needs
 #: (MIN_RECORDS is enforced on the whole set); bootstrap members need a handful.
@@ -109,7 +111,11 @@ def fit_target(records: pd.DataFrame, target: str, *, feature_set: str, config: 
 
     base = config.estimator_params()
     base["min_records"] = FOLD_MIN_RECORDS
-    variant_name = "absolute"
+    prior_col = PRIOR_SOURCE.get(target)
+    has_prior = bool(prior_col and prior_col in X.columns and X[prior_col].notna().any())
+    variant_name = "physics prior" if has_prior else "absolute"
+    if has_prior:
+        base["prior"] = prior_col
     choice = None
     if fast:
         if start_params:
@@ -117,11 +123,11 @@ def fit_target(records: pd.DataFrame, target: str, *, feature_set: str, config: 
             variant_name = "champion hyper-parameters (fast)"
     else:
         t0 = time.perf_counter()
-        variants = [Variant("absolute", _factory(base))]
-        prior_col = PRIOR_SOURCE.get(target)
-        if prior_col and prior_col in X.columns and X[prior_col].notna().any():
-            # the prior column is itself a feature: the saved model finds it at prediction
-            variants.append(Variant("physics prior", _factory({**base, "prior": prior_col})))
+        plain = {k: v for k, v in base.items() if k != "prior"}
+        # the models start from the prior: it is the reference, the others must beat it
+        variants = ([Variant("physics prior", _factory({**plain, "prior": prior_col}))]
+                    if has_prior else [])
+        variants.append(Variant("absolute", _factory(plain)))
         mono = {f: s for f, s in CERTAIN_MONOTONE.get(target, {}).items()
                 if f in X.columns and X[f].notna().any()}
         if mono:
@@ -132,8 +138,8 @@ def fit_target(records: pd.DataFrame, target: str, *, feature_set: str, config: 
             choice = compare_variants(variants, X, y, groups, rows, n_splits=n_splits,
                                       target=target)
             variant_name = choice.choice
-            if variant_name == "physics prior":
-                base["prior"] = prior_col
+            if variant_name == "absolute":
+                base.pop("prior", None)
             elif variant_name == "monotone":
                 base["monotone_constraints"] = mono
             progress("compare variants", len(variants), len(variants))

@@ -396,6 +396,29 @@ def _explain(table: pd.DataFrame, features: dict[str, pd.DataFrame], models: Map
     return out
 
 
+def _with_prior_split(best: pd.DataFrame, features: Mapping[str, pd.DataFrame],
+                      models: Mapping[str, Any]) -> pd.DataFrame:
+    """How much of each prediction is the physics prior and how much was learned: per target
+    whose surrogate starts from the prior, ``<prefix>_prior`` (the prior's median, natural
+    units) and ``<model prefix>_learned`` (model-space mean minus prior mean: % points of
+    retention, decades of resistance)."""
+    from coatml.models.surrogate import as_surrogate
+    from coatml.models.targets import get_target
+
+    for target, model in models.items():
+        col = as_surrogate(model).prior_feature()
+        X = features.get(target)
+        if col is None or X is None or col not in X.columns or best.empty:
+            continue
+        prior = X[col].to_numpy(dtype=float)
+        spec = get_target(target)
+        best[f"{PREFIX[target]}_prior"] = spec.inverse(prior)
+        mean_col = f"{MODEL_PREFIX[target]}_mean"
+        if mean_col in best.columns:
+            best[f"{MODEL_PREFIX[target]}_learned"] = best[mean_col].to_numpy(float) - prior
+    return best
+
+
 def _with_screening(best: pd.DataFrame, info: pd.DataFrame, spec: SpaceSpec) -> pd.DataFrame:
     """``screen_verdict`` / ``screen_reasons`` (:mod:`coatml.recommend.screening`) of each
     row's coating; failing candidates are marked, not removed."""
@@ -444,6 +467,7 @@ def assemble(spec: SpaceSpec, candidates: pd.DataFrame, report: FilterReport,
         best["tested"] = False
     if screen:
         best = _with_screening(best, info, spec)
+    best = _with_prior_split(best, features, models)
     if RETENTION in models and RESISTANCE in models:
         ranks = pareto_ranks(best.get(f"{PREFIX[RETENTION]}_mean", pd.Series(dtype=float)),
                              best.get(f"{MODEL_PREFIX[RESISTANCE]}_mean", pd.Series(dtype=float)))

@@ -62,7 +62,14 @@ class PairGPSettings:
     failed cells enter the surrogate at the worst value measured; ``estimator`` / ``params`` /
     ``feature_set``: the surrogate (``gp``: :class:`~coatml.models.gaussian_process.
     DescriptorGP` on the ``loop`` features; ``xgboost``: the boosted ensemble). The
-    feasibility model is fitted on the pair's records (default feature set)."""
+    feasibility model is fitted on the pair's records (default feature set).
+
+    ``prior``: start from the physics prior (:mod:`coatml.features.prior`): below
+    ``prior_min_records`` measured values the surrogate is the prior alone
+    (:class:`~coatml.models.surrogate.PriorSurrogate`, its mean and std), from there on the
+    surrogate models the departure from the prior (the prior is the GP's prior mean, the
+    ensemble's ``base_margin``), so the first batch already avoids what the physics rules out
+    and the pair's own records take over as they come in."""
 
     min_records: int = MIN_RECORDS
     noise_free: bool = True
@@ -70,11 +77,13 @@ class PairGPSettings:
     estimator: str = "gp"
     params: dict[str, Any] | None = None
     feature_set: str = PAIR_FEATURE_SET
+    prior: bool = False
+    prior_min_records: int = 3
 
     def __post_init__(self) -> None:
         from coatml.models.surrogate import ESTIMATORS
 
-        if self.min_records < 2:
+        if self.min_records < 2 or self.prior_min_records < 2:
             raise ValueError("min_records must be >= 2 (a surrogate needs two values)")
         if self.estimator not in ESTIMATORS:
             raise ValueError(f"estimator must be one of {ESTIMATORS}, not '{self.estimator}'")
@@ -91,11 +100,11 @@ def fit_pair_surrogates(observed: pd.DataFrame | None, electrode: str, electroly
     values is left out with a message (``propose`` then falls back to a space-filling
     design)."""
     from coatml.features.process import PrecursorWarning
-    from coatml.models.surrogate import RecordModel
+    from coatml.models.surrogate import PriorSurrogate, RecordModel
     from coatml.recommend.propose import pair_records
 
     settings = settings or PairGPSettings()
-    min_records = settings.min_records
+    min_records = settings.prior_min_records if settings.prior else settings.min_records
     rows = pair_records(observed, electrode, electrolyte)
     models: dict[str, Any] = {}
     messages: list[str] = []
@@ -107,15 +116,22 @@ def fit_pair_surrogates(observed: pd.DataFrame | None, electrode: str, electroly
                 models[target] = RecordModel(
                     target, feature_set=settings.feature_set, estimator=settings.estimator,
                     estimator_params=_params(settings, seed),
-                    min_records=min_records).fit(train)
+                    min_records=min_records, prior=settings.prior).fit(train)
         except InsufficientDataError:
             n = int(pd.to_numeric(rows.get(target, pd.Series(dtype=float)),
                                   errors="coerce").notna().sum()) if len(rows) else 0
+            if settings.prior:
+                models[target] = PriorSurrogate(target, settings.feature_set).fit(rows)
+                messages.append(f"{target}: {n} measured record(s) of {electrode} | "
+                                f"{electrolyte} ({min_records} needed for the pair GP): "
+                                "ranked by the physics prior with its uncertainty")
+                continue
             messages.append(f"pair GP of {target}: {n} measured record(s) of {electrode} | "
                             f"{electrolyte}, {min_records} needed")
             continue
         messages.append(f"pair GP of {target} fitted on {models[target].n_train_} records of "
-                        f"{electrode} | {electrolyte} (failed cells at the worst value)")
+                        f"{electrode} | {electrolyte} (failed cells at the worst value"
+                        + ("; starting from the physics prior)" if settings.prior else ")"))
     return models, messages
 
 
