@@ -58,7 +58,7 @@ def test_li_metal_reduces_linbo3_but_not_li3po4() -> None:
 def test_unknown_coating_gets_unknown_hazards_not_a_pass() -> None:
     table = prior_table(NMC, LPSCL, ["Xx9Qq", "LiF"])
     assert table.loc["Xx9Qq", "survival"] < table.loc["LiF", "survival"]
-    hz = [c for c in table.columns if c.startswith("p_")]
+    hz = [c for c in table.columns if c.startswith("p_") and c != "p_coverage"]
     assert (table.loc["Xx9Qq", hz] == prior.P_UNKNOWN).all()
 
 
@@ -136,3 +136,13 @@ def test_hazard_is_a_normal_margin() -> None:
 
 def prior_table(electrode: str, electrolyte: str, coatings: list[str]) -> pd.DataFrame:
     return prior.prior_for(electrode, electrolyte, coatings).set_index("coating")
+
+
+def test_thickness_has_an_optimum_between_pinholes_and_blocking() -> None:
+    # thin films leave the interface open (coverage), thick resistive ones block it
+    ret = {t: prior.prior_for(NMC, LPSCL, ["Li3PO4"], thickness_nm=t)[
+        "prior_capacity_retention_pct"].iloc[0] for t in (0.5, 3.0, 200.0)}
+    assert ret[3.0] > ret[0.5] + 5.0
+    assert ret[3.0] > ret[200.0] + 5.0
+    assert prior.coverage_hazard(np.array([1.0]))[0] == pytest.approx(0.95, abs=0.01)
+    assert prior.coverage_hazard(np.array([2.5]))[0] == pytest.approx(0.05, abs=0.01)

@@ -16,8 +16,21 @@ How it is built (all from :mod:`coatml.features.screening`, nothing from the sim
    with :data:`P_CONDUCTING`; a criterion the screening reports ``unknown`` with
    :data:`P_UNKNOWN`. The uncertainty is floored at :data:`MIN_UNC_V` so a tabulated value
    (uncertainty 0) gives a step, not a division by zero.
-2. **Survival** ``S = prod(1 - p)``: the chance that the film protects the interface, with the
-   Bernoulli variance ``S (1 - S)``.
+   Transport is a hazard too, per row because it depends on the thickness: a film whose
+   Li-ion area-specific resistance ``t / sigma`` exceeds the literature's median interface
+   resistance of coated cells (``log10_resistance_coated``) blocks the cell,
+   ``Phi((log10 ASR - log10_resistance_coated) / max(unc, MIN_UNC_DECADES))``; a Li-free
+   film without a sourced conductivity (Li-ion blocking expected, not estimated) gets
+   :data:`P_UNKNOWN`, and so does a record without a thickness.
+   Coverage is the thickness's other side: a film thinner than the minimum effective
+   thickness leaves the interface open. :data:`COVERAGE_HALF_NM` (the geometric middle of
+   "1.0 nm insufficient, 2.5 nm minimum effective", LiNbO on NCM811 with a sulfide, Hanyang,
+   Energy Storage Mater. 86 (2026) (s); Bong et al., J. Power Sources 577, 233259 (2023) (s)
+   saw most of the gain from the first, partial coverage) and :data:`COVERAGE_WIDTH_DECADES`
+   (so that 1.0 nm fails and 2.5 nm passes with 95 %): ``Phi((log10 t_half - log10 t) / w)``,
+   :data:`P_UNKNOWN` without a thickness. One sourced system stands for all (an assumption).
+2. **Survival** ``S = prod(1 - p)``: the chance that the film protects the interface and lets
+   Li ions through, with the Bernoulli variance ``S (1 - S)``.
 3. **Retention** ``mu = bare + (coated - bare) S``; ``sd^2 = sd_coated^2 + (coated - bare)^2
    S (1 - S)``. **Resistance** (log10) ``mu = S log10(R_contact + R_film) + (1 - S) bare``,
    ``R_film = t / sigma`` from the ``li_ion_resistance`` criterion (Li-ion-blocking Li-free
@@ -75,6 +88,13 @@ P_UNKNOWN = 0.25
 P_CONDUCTING = 0.5
 #: Floor of a criterion's uncertainty in the margin probability (V or eV; project setting).
 MIN_UNC_V = 0.05
+#: Floor of the uncertainty of a film's log10 Li-ion conductivity (decades; project setting:
+#: a sourced value is one lab's film, others' differ).
+MIN_UNC_DECADES = 0.5
+#: Thickness at which a film covers its substrate with even odds (nm; see the docstring).
+COVERAGE_HALF_NM = math.sqrt(1.0 * 2.5)
+#: Width of the coverage transition (decades of thickness; 1.0 nm -> p 0.95, 2.5 nm -> 0.05).
+COVERAGE_WIDTH_DECADES = math.log10(2.5 / COVERAGE_HALF_NM) / 1.6449
 CALIBRATION_FILE = "prior.toml"
 
 
@@ -234,10 +254,37 @@ def coating_prior(electrode: str, electrolyte: str, coating: str) -> CoatingPrio
                         tuple(hz.items()))
 
 
+def blocking_hazard(log10_sigma: np.ndarray, log10_sigma_unc: np.ndarray,
+                    thickness_nm: np.ndarray) -> np.ndarray:
+    """Probability that a film of this conductivity and thickness blocks the cell (see the
+    module docstring): :data:`P_UNKNOWN` where the conductivity or the thickness is missing."""
+    cal = load_calibration()
+    lsig = np.asarray(log10_sigma, dtype=float)
+    t = np.asarray(thickness_nm, dtype=float)
+    ok = np.isfinite(lsig) & np.isfinite(t) & (t > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log_asr = np.log10(np.where(ok, t, 1.0) * 1e-7) - np.where(ok, lsig, 0.0)
+    unc = np.maximum(np.nan_to_num(np.asarray(log10_sigma_unc, dtype=float)), MIN_UNC_DECADES)
+    from scipy.special import ndtr
+
+    return np.where(ok, ndtr((log_asr - cal.log10_resistance_coated) / unc), P_UNKNOWN)
+
+
+def coverage_hazard(thickness_nm: np.ndarray) -> np.ndarray:
+    """Probability that a film of this thickness leaves the interface open (see the module
+    docstring); :data:`P_UNKNOWN` without a thickness."""
+    from scipy.special import ndtr
+
+    t = np.asarray(thickness_nm, dtype=float)
+    ok = np.isfinite(t) & (t > 0)
+    z = (math.log10(COVERAGE_HALF_NM) - np.log10(np.where(ok, t, 1.0))) / COVERAGE_WIDTH_DECADES
+    return np.where(ok, ndtr(z), P_UNKNOWN)
+
+
 def prior_from_names(electrode: np.ndarray, electrolyte: np.ndarray, coating: np.ndarray,
                      coated: np.ndarray, thickness_nm: np.ndarray) -> np.ndarray:
     """``(n, 4)`` prior block (:data:`PRIOR_COLUMNS`) for arrays of names; ``coated`` False
-    marks bare controls; thickness NaN uses the survival part only."""
+    marks bare controls; a NaN thickness makes the transport hazard unknown."""
     cal = load_calibration()
     n = len(coating)
     out = np.empty((n, len(PRIOR_COLUMNS)))
@@ -247,12 +294,15 @@ def prior_from_names(electrode: np.ndarray, electrolyte: np.ndarray, coating: np
     surv = np.array([c.survival for c in cps])[codes]
     lsig = np.array([c.log10_sigma for c in cps])[codes]
     lsig_unc = np.array([c.log10_sigma_unc for c in cps])[codes]
-    dr = cal.retention_coated_pct - cal.retention_bare_pct
-    var_s = surv * (1.0 - surv)
-    out[:, 0] = cal.retention_bare_pct + dr * surv
-    out[:, 1] = np.sqrt(cal.retention_sd_pct ** 2 + dr ** 2 * var_s)
-    contact = 10.0 ** cal.log10_resistance_coated
     t = np.asarray(thickness_nm, dtype=float)
+    p_res = blocking_hazard(lsig, lsig_unc, t)
+    surv = surv * (1.0 - coverage_hazard(t))
+    surv_t = surv * (1.0 - p_res)
+    dr = cal.retention_coated_pct - cal.retention_bare_pct
+    out[:, 0] = cal.retention_bare_pct + dr * surv_t
+    out[:, 1] = np.sqrt(cal.retention_sd_pct ** 2 + dr ** 2 * surv_t * (1.0 - surv_t))
+    var_s = surv * (1.0 - surv)
+    contact = 10.0 ** cal.log10_resistance_coated
     with np.errstate(invalid="ignore", over="ignore"):
         film = np.where(np.isfinite(lsig) & np.isfinite(t), t * 1e-7 / 10.0 ** lsig, 0.0)
     share = film / (contact + film)
@@ -291,9 +341,16 @@ def prior_for(electrode: str, electrolyte: str, coatings: list[str],
         prior_column("capacity_retention_pct"): "prior_capacity_retention_pct",
         prior_column("capacity_retention_pct", True): "prior_capacity_retention_pct_std"})
     parts = [coating_prior(electrode, electrolyte, c) for c in coatings]
-    out["survival"] = [p.survival for p in parts]
+    p_res = blocking_hazard(np.array([p.log10_sigma for p in parts]),
+                            np.array([p.log10_sigma_unc for p in parts]),
+                            np.full(n, float(thickness_nm)))
+    p_cov = coverage_hazard(np.full(n, float(thickness_nm)))
+    out["survival"] = [p.survival for p in parts] * (1.0 - p_res) * (1.0 - p_cov)
     for crit, _ in parts[0].hazards if parts else ():
         out[f"p_{crit}"] = [dict(p.hazards)[crit] for p in parts]
+    if n:
+        out["p_li_ion_resistance"] = p_res
+        out["p_coverage"] = p_cov
     return out
 
 
