@@ -118,7 +118,7 @@ def test_prior_bounds_hold_for_any_survival(survivals: list[float], thick: list[
 
 def test_hazard_is_a_normal_margin() -> None:
     # an oxidation limit exactly KINETIC_MARGIN_V below the cut-off is a coin flip
-    from coatml.features.screening import KINETIC_MARGIN_V, CHEMISTRY_CRITERIA
+    from coatml.features.screening import CHEMISTRY_CRITERIA, KINETIC_MARGIN_V
 
     class Ctx:
         v_max, v_min = 4.3, 2.5

@@ -74,6 +74,7 @@ class BenchConfig:
     estimator: str = "gp"
     model_params: dict[str, Any] | None = None
     failed_as_worst: bool = True
+    transfer_records_per_pair: int = 40
 
     def quick(self) -> BenchConfig:
         """Few seeds, one pair, a short budget: a smoke test that the loop runs."""
@@ -241,18 +242,42 @@ def _reached(best_found: np.ndarray, best: float, target: str, tol: float) -> np
     return natural <= natural_best + tol * abs(natural_best)
 
 
+#: Strategies that learn from other pairs' records (:func:`transfer_sources`).
+TRANSFER_STRATEGIES = ("coatml-transfer",)
+
+
+def transfer_sources(pair: tuple[str, str], prepared: dict[Any, Any], simulator: Any,
+                     cfg: BenchConfig, seed: int) -> pd.DataFrame:
+    """What a lab learned on the other pairs before this campaign: ``cfg.
+    transfer_records_per_pair`` random recipes of each other pair's space, measured by the
+    simulator (SYNTHETIC, noisy, failures included; seeded by ``seed``)."""
+    rng = np.random.default_rng(10_000 + seed)
+    parts = []
+    for other, (_, o_space, _, _) in prepared.items():
+        if other == pair:
+            continue
+        n = min(cfg.transfer_records_per_pair, len(o_space))
+        pick = rng.choice(len(o_space), size=n, replace=False)
+        parts.append(simulator.simulate(o_space.iloc[pick], seed=20_000 + seed))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
 def run_campaign(strategy_name: str, seed: int, spec: Any, space: pd.DataFrame,
                  features: pd.DataFrame, truth: np.ndarray, simulator: Any, cfg: BenchConfig,
-                 target: str) -> np.ndarray:
-    """One campaign; returns the best found utility after each experiment (``budget``,)."""
+                 target: str, sources: pd.DataFrame | None = None) -> np.ndarray:
+    """One campaign; returns the best found utility after each experiment (``budget``,).
+    ``sources``: other pairs' records for a transfer strategy."""
     params: dict[str, Any] = {}
-    if strategy_name in ("coatml", "greedy", "coatml-prior", "coatml-prior-first"):
+    if strategy_name in ("coatml", "greedy", "coatml-prior", "coatml-prior-first",
+                         *TRANSFER_STRATEGIES):
         params = {"model_params": cfg.model_params, "max_per_coating": cfg.max_per_coating,
                   "estimator": cfg.estimator, "failed_as_worst": cfg.failed_as_worst}
         if strategy_name != "greedy":
             params["acquisition"] = cfg.acquisition
     strategy = make_strategy(strategy_name, **params)
     state = LoopState(spec, space, features, cfg.objective, target)
+    if sources is not None:
+        state.extra["sources"] = sources
     rng = np.random.default_rng(seed)
     found = np.full(cfg.budget, -np.inf)
     best = -np.inf
@@ -300,9 +325,10 @@ def run_bench(cfg: BenchConfig, simulator: Any | None = None, out_dir: str | Pat
         raise ValueError("the benchmark scores one target: objective retention or resistance")
     target = obj.targets[0]
     rows, curves, bests, sizes = [], {}, {}, {}
+    prepared = {pair: _prepare_pair(pair, cfg, simulator, target) for pair in cfg.pairs}
     for pair in cfg.pairs:
         label = _pair_label(pair)
-        spec, space, features, truth = _prepare_pair(pair, cfg, simulator, target)
+        spec, space, features, truth = prepared[pair]
         best = float(np.nanmax(truth))
         bests[label] = best
         on_target = _reached(truth, best, target, cfg.tolerance) & np.isfinite(truth)
@@ -313,8 +339,10 @@ def run_bench(cfg: BenchConfig, simulator: Any | None = None, out_dir: str | Pat
         for name in cfg.strategies:
             regrets = []
             for seed in range(cfg.seeds):
+                sources = (transfer_sources(pair, prepared, simulator, cfg, seed)
+                           if name in TRANSFER_STRATEGIES else None)
                 found = run_campaign(name, seed, spec, space, features, truth, simulator, cfg,
-                                     target)
+                                     target, sources=sources)
                 hit = _reached(found, best, target, cfg.tolerance) & np.isfinite(found)
                 n_hit = float(np.argmax(hit) + 1) if hit.any() else float("inf")
                 regret = best - np.where(np.isfinite(found), found, floor)

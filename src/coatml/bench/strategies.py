@@ -10,7 +10,7 @@ simulated results.
   settings, the feasibility model, an acquisition (EI by default) and the diverse batch.
 * :class:`CoatmlPriorStrategy` / :class:`CoatmlPriorFirstStrategy`: the same proposer
   starting from the physics prior, with the shared random first batch / with its first batch
-  from the prior.
+  from the prior; :class:`CoatmlTransferStrategy` also learns from other pairs' records.
 * :class:`GreedyStrategy`: the same machinery with the posterior mean as acquisition (no
   exploration).
 * :class:`RandomStrategy`: uniformly random untried recipes.
@@ -30,7 +30,7 @@ import pandas as pd
 from coatml.models.config import FAST_MODEL_PARAMS
 
 __all__ = ["FAST_MODEL_PARAMS", "CoatmlPriorFirstStrategy", "CoatmlPriorStrategy",
-           "CoatmlStrategy", "GreedyStrategy", "LoopState",
+           "CoatmlStrategy", "CoatmlTransferStrategy", "GreedyStrategy", "LoopState",
            "RandomStrategy", "TPEStrategy", "make_strategy"]
 
 #: Feature set of the in-loop surrogate (``features/loop.toml``).
@@ -101,6 +101,7 @@ class CoatmlStrategy(LoopStrategy):
     failed_as_worst: bool = True
     prior: bool = False
     first_batch_from_prior: bool = False
+    transfer: bool = False
     name: ClassVar[str] = "coatml"
 
     def settings(self) -> Any:
@@ -120,7 +121,8 @@ class CoatmlStrategy(LoopStrategy):
             state.spec, state.records, state.objective, n, self.acquisition,
             Constraints(max_per_coating=self.max_per_coating), seed, self.settings(),
             features=state.features, space=state.space, exclude_index=state.run,
-            batch_id=f"bench-{seed}")
+            batch_id=f"bench-{seed}",
+            sources=state.extra.get("sources") if self.transfer else None)
         return [int(i) for i in proposal.space_index]
 
 
@@ -142,6 +144,18 @@ class CoatmlPriorFirstStrategy(CoatmlStrategy):
     prior: bool = True
     first_batch_from_prior: bool = True
     name: ClassVar[str] = "coatml-prior-first"
+
+
+@dataclass(frozen=True)
+class CoatmlTransferStrategy(CoatmlStrategy):
+    """As :class:`CoatmlPriorFirstStrategy`, and the pair GP may learn from the other pairs'
+    records (the loop's ``sources``) where they lower its leave-one-out error on the pair's
+    own records (:func:`coatml.recommend.surrogates.select_sources`)."""
+
+    prior: bool = True
+    first_batch_from_prior: bool = True
+    transfer: bool = True
+    name: ClassVar[str] = "coatml-transfer"
 
 
 @dataclass(frozen=True)
@@ -248,14 +262,16 @@ class TPEStrategy(LoopStrategy):
 
 _STRATEGIES: dict[str, type[LoopStrategy]] = {
     "coatml": CoatmlStrategy, "coatml-prior": CoatmlPriorStrategy,
-    "coatml-prior-first": CoatmlPriorFirstStrategy, "greedy": GreedyStrategy,
+    "coatml-prior-first": CoatmlPriorFirstStrategy, "coatml-transfer": CoatmlTransferStrategy,
+    "greedy": GreedyStrategy,
     "random": RandomStrategy,
     "tpe": TPEStrategy,
 }
 
 
 def make_strategy(name: str, **params: Any) -> LoopStrategy:
-    """A strategy by name: coatml, coatml-prior, coatml-prior-first, greedy, random or tpe."""
+    """A strategy by name: coatml, coatml-prior, coatml-prior-first, coatml-transfer, greedy,
+    random or tpe."""
     if name not in _STRATEGIES:
         raise ValueError(f"unknown bench strategy '{name}'; known: {sorted(_STRATEGIES)}")
     return _STRATEGIES[name](**params)

@@ -1,7 +1,8 @@
 """Feature sets: which features a model sees, declared in TOML and hashed.
 
 A feature set names the composition featurizers and the roles they describe, the extra blocks
-(interface, physics, process, test_conditions, prior) and what to do with bad input (``on_missing``).
+(interface, physics, process, test_conditions, prior) and what to do with bad input
+(``on_missing``).
 The format is documented in ``features/README.md``. Packaged definitions live in
 ``coatml/features/data/<name>.toml`` (the source of truth, shipped with the package); the repo's
 ``features/`` folder holds a copy for reading and editing, and a test checks they agree. Any

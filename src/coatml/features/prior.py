@@ -175,7 +175,7 @@ def _phi(z: float) -> float:
 
 def _hazards(rows: tuple[Any, ...], ctx: Any) -> dict[str, float]:
     """Failure probability per chemistry criterion (see the module docstring)."""
-    from coatml.features.screening import CHEMISTRY_CRITERIA, KINETIC_MARGIN_V, _EXCHANGE_FAIL_EV
+    from coatml.features.screening import _EXCHANGE_FAIL_EV, CHEMISTRY_CRITERIA, KINETIC_MARGIN_V
 
     out: dict[str, float] = {}
     for crit, row in zip(CHEMISTRY_CRITERIA, rows, strict=True):

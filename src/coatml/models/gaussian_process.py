@@ -333,6 +333,20 @@ class DescriptorGP(RegressorMixin, BaseEstimator):
         new.gp_ = gp
         return new
 
+    def loo_residuals(self) -> np.ndarray:
+        """Leave-one-out residuals ``y_i - mean_{-i}`` of the training rows in the modelled
+        scale (logit share for a bounded target), in closed form with the fitted kernel
+        (Rasmussen & Williams, Gaussian Processes for Machine Learning (2006), eq. 5.12):
+        ``alpha_i / [K^-1]_ii``."""
+        from scipy.linalg import cho_solve
+
+        check_is_fitted(self, "gp_")
+        L = self.gp_.L_
+        with threadpool_limits(1):
+            k_inv = cho_solve((L, True), np.eye(L.shape[0]))
+        alpha = np.asarray(self.gp_.alpha_, dtype=float).ravel()
+        return self.y_scale_ * alpha / np.diag(k_inv)
+
     def calibrate_intervals(self, factor: float) -> DescriptorGP:
         """Multiply the predictive std (and the spread of the draws) by ``factor`` from now on
         (sets ``interval_scale_``). Returns ``self``."""

@@ -321,6 +321,16 @@ class RecordModel(SurrogateBase, BaseEstimator):
         self.n_train_ = len(rows)
         return self
 
+    def loo_residuals(self) -> np.ndarray:
+        """Leave-one-out residuals of the training rows (in :meth:`fit`'s row order, rows
+        without a value dropped), modelled scale; a Gaussian process gives them in closed
+        form, other regressors raise :class:`~coatml.exceptions.CapabilityError`."""
+        fn = getattr(self.ensemble_, "loo_residuals", None)
+        if not callable(fn):
+            raise CapabilityError(f"a {type(self.ensemble_).__name__} surrogate has no "
+                                  "closed-form leave-one-out residuals")
+        return np.asarray(fn(), dtype=float)
+
     @property
     def label(self) -> str:
         """What this in-memory model is, for logs: ``gp/loop on 12 records``."""

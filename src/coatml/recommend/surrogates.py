@@ -7,6 +7,14 @@ second. This is the proposer that ``coatml bench`` measures (its ``coatml`` stra
 champions carry what the literature and other pairs teach, the pair GP what this pair's own
 cells say, with an uncertainty that knows which recipes are near a measured one.
 
+**Transfer between pairs** (``sources``: records of other pairs, the lab's and the literature's):
+the pair GP may also learn from them, through the descriptors it shares across pairs (the
+coating's windows against *this* electrode, its conductivity, the recipe) on top of each pair's
+own physics prior. A guard keeps negative transfer out: a source pair enters only where it
+lowers the leave-one-out error on the target pair's own records (closed-form GP LOO with the
+kernel refitted on own + source records), judged one source pair at a time and then together
+(:func:`select_sources`); with fewer than ``prior_min_records`` own records nothing enters.
+
 Failed cells are information twice over: they train the feasibility model (as always), and
 :func:`failed_as_worst` enters them into the surrogate's training rows at the worst value
 measured so far, so the surrogate also learns where not to go.
@@ -18,13 +26,14 @@ import warnings
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from coatml.exceptions import InsufficientDataError
 from coatml.models.targets import MIN_RECORDS
 
-__all__ = ["PAIR_FEATURE_SET", "PairGPSettings", "failed_as_worst", "fit_pair_surrogates",
-           "propose_with_pair_gp"]
+__all__ = ["PAIR_FEATURE_SET", "PairGPSettings", "SourceChoice", "failed_as_worst",
+           "fit_pair_surrogates", "propose_with_pair_gp", "select_sources"]
 
 #: Features of the pair surrogate: no composition features (constant within a pair).
 PAIR_FEATURE_SET = "loop"
@@ -89,9 +98,86 @@ class PairGPSettings:
             raise ValueError(f"estimator must be one of {ESTIMATORS}, not '{self.estimator}'")
 
 
+@dataclass(frozen=True)
+class SourceChoice:
+    """What :func:`select_sources` decided: the admitted source pairs, the own-records LOO
+    RMSE without and with them (modelled scale) and one row per candidate source."""
+
+    admitted: tuple[tuple[str, str], ...]
+    loo_rmse_own: float
+    loo_rmse_with: float
+    table: pd.DataFrame
+
+
+def _measured(rows: pd.DataFrame, target: str, settings: PairGPSettings) -> pd.DataFrame:
+    train = failed_as_worst(rows, target) if settings.failed_as_worst else rows
+    if target not in train.columns:
+        return train.iloc[:0]
+    return train.loc[pd.to_numeric(train[target], errors="coerce").notna()]
+
+
+def _loo_rmse(train: pd.DataFrame, n_own: int, target: str, settings: PairGPSettings,
+              seed: int) -> float:
+    from coatml.models.surrogate import RecordModel
+
+    model = RecordModel(target, feature_set=settings.feature_set, estimator="gp",
+                        estimator_params=_params(replace(settings, estimator="gp"), seed),
+                        min_records=2, prior=settings.prior).fit(train)
+    res = model.loo_residuals()[:n_own]
+    return float(np.sqrt(np.mean(res ** 2)))
+
+
+def select_sources(own: pd.DataFrame, sources: pd.DataFrame, target: str,
+                   settings: PairGPSettings | None = None, seed: int = 0) -> SourceChoice:
+    """The source pairs (records of ``sources`` grouped by electrode / electrolyte chemistry)
+    that lower the leave-one-out RMSE on ``own``'s measured records: each alone must beat
+    the own-only model, and the admitted ones together must too (else the best single one
+    is kept)."""
+    from coatml.data.formulas import chemistry_key
+
+    settings = settings or PairGPSettings()
+    mine = _measured(own, target, settings)
+    empty = SourceChoice((), float("nan"), float("nan"),
+                         pd.DataFrame(columns=["electrode", "electrolyte", "records",
+                                               "loo_rmse", "admitted"]))
+    if len(mine) < settings.prior_min_records or sources is None or sources.empty:
+        return empty
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        base = _loo_rmse(mine, len(mine), target, settings, seed)
+        keys = [(chemistry_key(str(a)), chemistry_key(str(b)))
+                for a, b in zip(sources["electrode"], sources["electrolyte"], strict=True)]
+        groups = pd.Series(range(len(sources))).groupby(pd.Series(keys).astype(str))
+        rows, good = [], []
+        for _, pos in groups:
+            part = _measured(sources.iloc[pos.to_numpy()], target, settings)
+            if part.empty:
+                continue
+            pair = (str(part["electrode"].iloc[0]), str(part["electrolyte"].iloc[0]))
+            rmse = _loo_rmse(pd.concat([mine, part]), len(mine), target, settings, seed)
+            rows.append({"electrode": pair[0], "electrolyte": pair[1], "records": len(part),
+                         "loo_rmse": rmse, "admitted": rmse < base})
+            if rmse < base:
+                good.append((rmse, pair, part))
+        good.sort(key=lambda g: g[0])
+        admitted = [g[1] for g in good]
+        with_all = good[0][0] if good else base
+        if len(good) > 1:
+            together = _loo_rmse(pd.concat([mine, *[g[2] for g in good]]), len(mine), target,
+                                 settings, seed)
+            if together < good[0][0]:
+                with_all = together
+            else:
+                admitted = [good[0][1]]
+    table = pd.DataFrame(rows, columns=list(empty.table.columns))
+    table["admitted"] = [(r["electrode"], r["electrolyte"]) in admitted for r in rows]
+    return SourceChoice(tuple(admitted), base, with_all, table)
+
+
 def fit_pair_surrogates(observed: pd.DataFrame | None, electrode: str, electrolyte: str,
                         targets: tuple[str, ...], seed: int = 0,
-                        settings: PairGPSettings | None = None
+                        settings: PairGPSettings | None = None,
+                        sources: pd.DataFrame | None = None
                         ) -> tuple[dict[str, Any], list[str]]:
     """One pair :class:`~coatml.models.surrogate.RecordModel` per target, fitted on the
     pair's records in ``observed`` (aliases and formulas matched), failed cells as worst.
@@ -110,6 +196,26 @@ def fit_pair_surrogates(observed: pd.DataFrame | None, electrode: str, electroly
     messages: list[str] = []
     for target in targets:
         train = failed_as_worst(rows, target) if settings.failed_as_worst else rows
+        if sources is not None and not sources.empty and settings.estimator == "gp":
+            choice = select_sources(rows, sources, target, settings, seed)
+            if choice.admitted:
+                from coatml.data.formulas import chemistry_key
+
+                want = {(chemistry_key(a), chemistry_key(b)) for a, b in choice.admitted}
+                keep = [(chemistry_key(str(a)), chemistry_key(str(b))) in want for a, b in
+                        zip(sources["electrode"], sources["electrolyte"], strict=True)]
+                extra = sources.loc[keep]
+                parts = [_measured(extra.loc[(extra["electrode"] == a)
+                                             & (extra["electrolyte"] == b)], target, settings)
+                         for a, b in choice.admitted]
+                train = pd.concat([_measured(rows, target, settings), *parts])
+                messages.append(
+                    f"{target}: transfer from {', '.join(f'{a} | {b}' for a, b in choice.admitted)}"
+                    f" (own-records LOO RMSE {choice.loo_rmse_own:.3g} -> "
+                    f"{choice.loo_rmse_with:.3g}, modelled scale)")
+            elif len(choice.table):
+                messages.append(f"{target}: no source pair lowers the own-records LOO RMSE "
+                                f"({choice.loo_rmse_own:.3g}); no transfer")
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", PrecursorWarning)
@@ -148,12 +254,14 @@ def propose_with_pair_gp(spec: Any, observed: pd.DataFrame | None, objective: An
                          strategy: str, constraints: Any, seed: int,
                          settings: PairGPSettings | None = None, *,
                          features: pd.DataFrame | None = None,
+                         sources: pd.DataFrame | None = None,
                          **propose_kwargs: Any) -> Any:
     """The closed loop's proposal: pair surrogates (:func:`fit_pair_surrogates`) and a
     feasibility model fitted on the pair's records, then :func:`~coatml.recommend.propose.
     propose`. ``features``: the default feature set of the pair's records and the space
     (same index; the benchmark's cache), which spares featurizing them again.
-    The fit's messages lead the proposal's."""
+    ``sources``: other pairs' records the surrogates may learn from (:func:`select_sources`
+    admits those that help). The fit's messages lead the proposal's."""
     from coatml.recommend.acquisition import Objective
     from coatml.recommend.feasibility import FeasibilityModel
     from coatml.recommend.propose import pair_records, propose
@@ -162,7 +270,7 @@ def propose_with_pair_gp(spec: Any, observed: pd.DataFrame | None, objective: An
     obj = Objective.parse(objective)
     pair = pair_records(observed, spec.electrode, spec.electrolyte)
     models, messages = fit_pair_surrogates(pair, spec.electrode, spec.electrolyte,
-                                           obj.targets, seed, settings)
+                                           obj.targets, seed, settings, sources=sources)
     feasibility = FeasibilityModel(random_state=seed).fit(
         pair, features=None if features is None or pair.empty else features.loc[pair.index])
     proposal = propose(spec, models or None, obj, n, strategy, constraints, seed,
