@@ -32,6 +32,8 @@ class StrategyChoice(StrEnum):
 class SurrogateChoice(StrEnum):
     champion = "champion"
     gp = "gp"
+    gp_prior = "gp-prior"
+    gp_transfer = "gp-transfer"
 
 
 class ComponentChoice(StrEnum):
@@ -49,8 +51,12 @@ ObjectiveOpt = Annotated[ObjectiveChoice, typer.Option(
 StrategyOpt = Annotated[StrategyChoice, typer.Option(
     help="Acquisition (auto: ei for one objective, parego for both).")]
 SurrogateOpt = Annotated[SurrogateChoice, typer.Option(
-    help="champion: the registered champion models (literature + all data); gp: a Gaussian "
-         "process fitted now on this pair's measured records (what `coatml bench` measures).")]
+    help="champion: the registered champion models (literature + all data, starting from the "
+         "physics prior); gp: a Gaussian process fitted now on this pair's measured records "
+         "(what `coatml bench` measures); gp-prior: the same GP starting from the physics "
+         "prior (a pair without records is ranked by the prior); gp-transfer: gp-prior that "
+         "also learns from the workspace's other pairs where they lower its leave-one-out "
+         "error on this pair's records.")]
 ComponentOpt = Annotated[ComponentChoice, typer.Option(
     help="Which side is coated (auto: the electrolyte against Li/Na metal, else the "
          "electrode).")]

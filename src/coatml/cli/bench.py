@@ -19,7 +19,8 @@ def bench_cmd(
     seeds: Annotated[int | None, typer.Option(help="Seeds per pair and strategy.")] = None,
     budget: Annotated[int | None, typer.Option(help="Experiments per campaign.")] = None,
     strategies: Annotated[str | None, typer.Option(
-        help="Comma-separated: coatml,coatml-prior,coatml-prior-first,coatml-transfer,random,tpe,greedy.")] = None,
+        help="Comma-separated: coatml,coatml-prior,coatml-prior-first,coatml-transfer,"
+             "random,tpe,greedy.")] = None,
     simulator: Annotated[str | None, typer.Option(
         help="package.module:object with simulate(records, seed) and expected(records).")]
     = None,

@@ -102,11 +102,12 @@ def propose_cmd(
     try:
         for note in o.filter_notes(spec):
             console.print(f"[bold]note:[/] {note}", highlight=False)
-        if surrogate is o.SurrogateChoice.gp:
-            from coatml.recommend.surrogates import propose_with_pair_gp
+        if surrogate is not o.SurrogateChoice.champion:
+            from coatml.recommend.surrogates import propose_pair_surrogate
 
-            proposal = propose_with_pair_gp(spec, observed, obj, n, strategy.value,
-                                            constraints, seed, replicates=replicates)
+            proposal = propose_pair_surrogate(surrogate.value, spec, observed, obj, n,
+                                              strategy.value, constraints, seed,
+                                              replicates=replicates)
         else:
             models = _models(surrogate.value, ws, obj.targets)
             proposal = propose(spec, models, obj, n, strategy.value, constraints, seed,

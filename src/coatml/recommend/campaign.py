@@ -96,7 +96,7 @@ class CampaignError(CoatmlError):
     """A campaign that does not exist, or exists already."""
 
 
-SURROGATES = ("champion", "gp")
+SURROGATES = ("champion", "gp", "gp-prior", "gp-transfer")
 
 
 @dataclass(frozen=True)
@@ -105,8 +105,10 @@ class CampaignConfig:
     ``type`` and ``version`` tag; an unknown key or a bad value is an error on the way in
     and on the way out, never silently dropped.
 
-    ``surrogate``: ``champion`` (the registered models) or ``gp`` (the pair GP fitted per
-    batch, :class:`~coatml.recommend.surrogates.PairGPSettings`); ``strategy``: the
+    ``surrogate``: ``champion`` (the registered models), ``gp`` (the pair GP fitted per
+    batch, :class:`~coatml.recommend.surrogates.PairGPSettings`), ``gp-prior`` (the pair GP
+    starting from the physics prior) or ``gp-transfer`` (that, also learning from the
+    workspace's other pairs where the guard admits them); ``strategy``: the
     acquisition; ``replicates``: how often one recipe may be measured or pending; the
     remaining fields are the space (``coated_component``, ``max_candidates``) and the
     batch constraints (:class:`~coatml.recommend.propose.Constraints`)."""
@@ -336,13 +338,14 @@ class Campaign:
         kwargs = dict(batch_id=batch_id, pending=self.pending(), replicates=replicates,
                       **propose_kwargs)
         versions: list[dict[str, str]] = []
-        if surrogate == "gp" and models is None:
-            from coatml.recommend.surrogates import propose_with_pair_gp
+        if surrogate != "champion" and models is None:
+            from coatml.recommend.surrogates import propose_pair_surrogate
 
-            proposal = propose_with_pair_gp(spec or self.spec(), observed, obj, n, strategy,
-                                            constraints or self.constraints(), seed, **kwargs)
-            versions = [{"target": t, "name": "pair GP", "version": "in-memory", "run_id": ""}
-                        for t in obj.targets if f"pred_{t}" in proposal.batch]
+            proposal = propose_pair_surrogate(surrogate, spec or self.spec(), observed, obj, n,
+                                              strategy, constraints or self.constraints(),
+                                              seed, **kwargs)
+            versions = [{"target": t, "name": f"pair {surrogate}", "version": "in-memory",
+                         "run_id": ""} for t in obj.targets if f"pred_{t}" in proposal.batch]
         else:
             if models is None and tracker is not None:
                 from coatml.tracking.registry import load_champions

@@ -32,8 +32,9 @@ import pandas as pd
 from coatml.exceptions import InsufficientDataError
 from coatml.models.targets import MIN_RECORDS
 
-__all__ = ["PAIR_FEATURE_SET", "PairGPSettings", "SourceChoice", "failed_as_worst",
-           "fit_pair_surrogates", "propose_with_pair_gp", "select_sources"]
+__all__ = ["PAIR_FEATURE_SET", "PAIR_SURROGATES", "PairGPSettings", "SourceChoice",
+           "failed_as_worst", "fit_pair_surrogates", "propose_pair_surrogate",
+           "propose_with_pair_gp", "select_sources"]
 
 #: Features of the pair surrogate: no composition features (constant within a pair).
 PAIR_FEATURE_SET = "loop"
@@ -278,3 +279,30 @@ def propose_with_pair_gp(spec: Any, observed: pd.DataFrame | None, objective: An
                        noise_free=settings.noise_free, **propose_kwargs)
     return replace(proposal, messages=(*messages, *proposal.messages))
 
+
+
+#: The pair surrogates ``coatml propose/campaign --surrogate`` offers besides ``champion``:
+#: name -> (settings, whether the workspace's other pairs are transfer sources).
+PAIR_SURROGATES: dict[str, tuple[PairGPSettings, bool]] = {
+    "gp": (PairGPSettings(), False),
+    "gp-prior": (PairGPSettings(prior=True), False),
+    "gp-transfer": (PairGPSettings(prior=True), True),
+}
+
+
+def propose_pair_surrogate(name: str, spec: Any, observed: pd.DataFrame | None,
+                           objective: Any, n: int, strategy: str, constraints: Any,
+                           seed: int, **propose_kwargs: Any) -> Any:
+    """:func:`propose_with_pair_gp` with the named :data:`PAIR_SURROGATES` settings; for
+    ``gp-transfer`` the records of ``observed`` outside the pair are the transfer sources."""
+    from coatml.recommend.propose import pair_records
+
+    if name not in PAIR_SURROGATES:
+        raise ValueError(f"unknown pair surrogate '{name}'; known: {sorted(PAIR_SURROGATES)}")
+    settings, transfer = PAIR_SURROGATES[name]
+    sources = None
+    if transfer and observed is not None and len(observed):
+        own = pair_records(observed, spec.electrode, spec.electrolyte)
+        sources = observed.drop(index=own.index)
+    return propose_with_pair_gp(spec, observed, objective, n, strategy, constraints, seed,
+                                settings, sources=sources, **propose_kwargs)

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 TARGETS = {"retention": "capacity_retention_pct", "resistance": "interface_resistance_ohm_cm2"}
 DEFAULT_MAX_UPLOAD_MB = 20
+#: Surrogates a proposal can use (the champions, or a pair surrogate fitted now).
+SURROGATES = ("champion", "gp", "gp-prior", "gp-transfer")
 
 
 def workspace() -> Workspace:

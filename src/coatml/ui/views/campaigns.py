@@ -27,7 +27,7 @@ def _new_campaign(ws: Workspace) -> None:
         objective = c1.selectbox("objective", ("retention", "resistance", "both"),
                                  key="camp_new_objective")
         strategy = c2.selectbox("strategy", propose_page.STRATEGIES, key="camp_new_strategy")
-        surrogate = c3.selectbox("surrogate", ("champion", "gp"), key="camp_new_surrogate")
+        surrogate = c3.selectbox("surrogate", common.SURROGATES, key="camp_new_surrogate")
         max_candidates = st.number_input(
             "candidate coatings sampled per batch (0: all)", 0, 100000, 0,
             key="camp_new_max_candidates")

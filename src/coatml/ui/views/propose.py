@@ -92,7 +92,7 @@ def render(ws: Workspace) -> None:
     from coatml.recommend.acquisition import Objective, make_acquisition
     from coatml.recommend.propose import propose
     from coatml.recommend.space import SpaceSpec
-    from coatml.recommend.surrogates import propose_with_pair_gp
+    from coatml.recommend.surrogates import propose_pair_surrogate
 
     st.header("Propose the next batch")
     st.caption("As `coatml propose`: champion models (or a Gaussian process fitted now on "
@@ -106,7 +106,7 @@ def render(ws: Workspace) -> None:
         n = c4.number_input("batch size", 1, 50, 4, key="prop_n")
         c1, c2, c3, c4 = st.columns(4)
         strategy = c1.selectbox("strategy", STRATEGIES, key="prop_strategy")
-        surrogate = c2.selectbox("surrogate", ("champion", "gp"), key="prop_surrogate")
+        surrogate = c2.selectbox("surrogate", common.SURROGATES, key="prop_surrogate")
         replicates = c3.number_input("times one recipe may be measured", 1, 20, 1,
                                      key="prop_replicates")
         seed = c4.number_input("seed", 0, 2**31 - 1, 0, key="prop_seed")
@@ -133,10 +133,10 @@ def render(ws: Workspace) -> None:
                              max_candidates=int(max_candidates) or None)
             try:
                 with st.spinner("scoring the recipe space ..."):
-                    if surrogate == "gp":
-                        proposal = propose_with_pair_gp(spec, observed, obj, int(n), strategy,
-                                                        cons, int(seed),
-                                                        replicates=int(replicates))
+                    if surrogate != "champion":
+                        proposal = propose_pair_surrogate(surrogate, spec, observed, obj, int(n),
+                                                          strategy, cons, int(seed),
+                                                          replicates=int(replicates))
                     else:
                         models, missing = common.champions(ws, obj.targets)
                         for message in missing.values():
