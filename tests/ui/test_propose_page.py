@@ -15,7 +15,8 @@ def test_form_widgets(trained_workspace: Path) -> None:
     for key in ("prop_n", "prop_min_t", "prop_max_t", "prop_max_d", "prop_max_coatings",
                 "prop_per_coating", "prop_max_candidates", "prop_replicates", "prop_seed"):
         assert at.number_input(key=key) is not None
-    assert at.selectbox(key="prop_surrogate").options == ["champion", "gp"]
+    assert at.selectbox(key="prop_surrogate").options == ["champion", "gp", "gp-prior",
+                                                          "gp-transfer"]
     assert at.checkbox(key="prop_same_t").value is False
 
 
