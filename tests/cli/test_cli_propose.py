@@ -196,6 +196,34 @@ def test_propose_with_the_pair_gp(ws: Path, tmp_path: Path) -> None:
     assert all(word in res.output for word in ("forest", "champion", "gp"))
 
 
+def test_propose_from_the_prior_and_with_transfer(ws: Path, tmp_path: Path) -> None:
+    """gp-prior: a pair without records is proposed from the physics prior (not space-filling);
+    gp-transfer: the workspace's NMC811 records are offered as a source for LiCoO2."""
+    runner = CliRunner()
+    out = tmp_path / "prior.csv"
+    res = runner.invoke(app, ["propose", "--electrode", "LiCoO2", "--electrolyte", LPSCL,
+                              "--n", "2", "--max-candidates", "10", "--surrogate", "gp-prior",
+                              "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "ranked by the physics prior" in res.output and "space-filling" not in res.output
+    assert pd.read_csv(out)[f"pred_{RET}_std"].gt(0).all()
+    # four LiCoO2 cells measured, then transfer is considered (and reported either way)
+    measured = _fill(out, seed=3)
+    more = runner.invoke(app, ["propose", "--electrode", "LiCoO2", "--electrolyte", LPSCL,
+                               "--n", "2", "--max-candidates", "10", "--surrogate",
+                               "gp-prior", "--seed", "5", "--out", str(tmp_path / "p2.csv")])
+    assert more.exit_code == 0, more.output
+    measured2 = _fill(tmp_path / "p2.csv", seed=4)
+    for path in (measured, measured2):
+        assert runner.invoke(app, ["data", "add", str(path), "--kind", "synthetic"]
+                             ).exit_code == 0
+    res = runner.invoke(app, ["propose", "--electrode", "LiCoO2", "--electrolyte", LPSCL,
+                              "--n", "2", "--max-candidates", "10", "--surrogate",
+                              "gp-transfer", "--out", str(tmp_path / "t.csv")])
+    assert res.exit_code == 0, res.output
+    assert "transfer from" in res.output or "no source pair lowers" in res.output
+
+
 def test_failed_as_worst_matches_targets_direction() -> None:
     from coatml.recommend.surrogates import failed_as_worst
 
