@@ -23,7 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 def test_default_config_file_loads() -> None:
     cfg = load_bench_config(REPO / "experiments" / "bench.toml")
     assert cfg.seeds >= 20 and len(cfg.pairs) >= 2
-    assert set(cfg.strategies) == {"coatml", "random", "tpe", "greedy"}
+    assert set(cfg.strategies) == {"coatml", "coatml-prior", "coatml-prior-first",
+                                   "coatml-transfer", "random", "tpe", "greedy"}
     assert cfg.checkpoints == (10, 20, 40) and cfg.budget >= 40
     with pytest.raises(ValueError, match="unknown key"):
         load_bench_config(None, nonsense=1)

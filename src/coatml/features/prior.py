@@ -21,7 +21,11 @@ How it is built (all from :mod:`coatml.features.screening`, nothing from the sim
    resistance of coated cells (``log10_resistance_coated``) blocks the cell,
    ``Phi((log10 ASR - log10_resistance_coated) / max(unc, MIN_UNC_DECADES))``; a Li-free
    film without a sourced conductivity (Li-ion blocking expected, not estimated) gets
-   :data:`P_UNKNOWN`, and so does a record without a thickness.
+   :data:`P_UNKNOWN`, and so does a record without a thickness. So does a film whose only
+   conductivity is *computed* for the pristine amorphous film (a-Al2O3, a-AlF3; Xu et al.):
+   such films lithiate in the cell (Al2O3 on garnet measured 1 ohm cm2 after lithiation, Han
+   2017, in the bundled literature, where t / sigma of the computed value gives 10^4), so the
+   computed value enters the resistance prior but cannot fail the film.
    Coverage is the thickness's other side: a film thinner than the minimum effective
    thickness leaves the interface open. :data:`COVERAGE_HALF_NM` (the geometric middle of
    "1.0 nm insufficient, 2.5 nm minimum effective", LiNbO on NCM811 with a sulfide, Hanyang,
@@ -211,6 +215,7 @@ class CoatingPrior:
     log10_sigma: float  # film Li-ion conductivity (S/cm), NaN when not estimated
     log10_sigma_unc: float
     hazards: tuple[tuple[str, float], ...]
+    sigma_computed: bool = False  # only a computed (pristine film) conductivity is known
 
 
 @lru_cache(maxsize=4096)
@@ -250,18 +255,45 @@ def coating_prior(electrode: str, electrolyte: str, coating: str) -> CoatingPrio
     ion = rows[CHEMISTRY_CRITERIA.index("li_ion_resistance")]
     log_asr_1nm, unc = float(ion[0]), float(ion[1])
     log_sigma = math.log10(1e-7) - log_asr_1nm if log_asr_1nm == log_asr_1nm else math.nan
+    computed = ion[5] == "sourced" and (
+        str(thermo_key(comp.reduced_formula)) in _computed_films()
+        or mat.name.casefold() in _computed_films())
     return CoatingPrior(s, log_sigma, unc if log_sigma == log_sigma else film_sd,
-                        tuple(hz.items()))
+                        tuple(hz.items()), computed)
+
+
+def thermo_key(formula: str) -> Any:
+    from coatml.features import thermo
+
+    return thermo.formula_key(thermo.plain_formula(formula))
+
+
+@lru_cache(maxsize=1)
+def _computed_films() -> frozenset[str]:
+    """Keys (formula key, material name) of the films whose conductivity is only computed."""
+    from coatml.features.physics import load_table
+
+    keys: set[str] = set()
+    for row in load_table("film_conductivity.csv"):
+        if row["basis"].startswith("computed"):
+            keys.add(row["material"].casefold())
+            if row["formula"]:
+                keys.add(str(thermo_key(row["formula"])))
+    return frozenset(keys)
 
 
 def blocking_hazard(log10_sigma: np.ndarray, log10_sigma_unc: np.ndarray,
-                    thickness_nm: np.ndarray) -> np.ndarray:
+                    thickness_nm: np.ndarray, computed: np.ndarray | None = None
+                    ) -> np.ndarray:
     """Probability that a film of this conductivity and thickness blocks the cell (see the
-    module docstring): :data:`P_UNKNOWN` where the conductivity or the thickness is missing."""
+    module docstring): :data:`P_UNKNOWN` where the conductivity or the thickness is missing
+    or the conductivity is only ``computed`` for the pristine film."""
     cal = load_calibration()
     lsig = np.asarray(log10_sigma, dtype=float)
     t = np.asarray(thickness_nm, dtype=float)
     ok = np.isfinite(lsig) & np.isfinite(t) & (t > 0)
+    if computed is not None:
+        ok &= ~np.asarray(computed, dtype=bool)
     with np.errstate(invalid="ignore", divide="ignore"):
         log_asr = np.log10(np.where(ok, t, 1.0) * 1e-7) - np.where(ok, lsig, 0.0)
     unc = np.maximum(np.nan_to_num(np.asarray(log10_sigma_unc, dtype=float)), MIN_UNC_DECADES)
@@ -294,8 +326,9 @@ def prior_from_names(electrode: np.ndarray, electrolyte: np.ndarray, coating: np
     surv = np.array([c.survival for c in cps])[codes]
     lsig = np.array([c.log10_sigma for c in cps])[codes]
     lsig_unc = np.array([c.log10_sigma_unc for c in cps])[codes]
+    computed = np.array([c.sigma_computed for c in cps], dtype=bool)[codes]
     t = np.asarray(thickness_nm, dtype=float)
-    p_res = blocking_hazard(lsig, lsig_unc, t)
+    p_res = blocking_hazard(lsig, lsig_unc, t, computed)
     surv = surv * (1.0 - coverage_hazard(t))
     surv_t = surv * (1.0 - p_res)
     dr = cal.retention_coated_pct - cal.retention_bare_pct
@@ -343,7 +376,8 @@ def prior_for(electrode: str, electrolyte: str, coatings: list[str],
     parts = [coating_prior(electrode, electrolyte, c) for c in coatings]
     p_res = blocking_hazard(np.array([p.log10_sigma for p in parts]),
                             np.array([p.log10_sigma_unc for p in parts]),
-                            np.full(n, float(thickness_nm)))
+                            np.full(n, float(thickness_nm)),
+                            np.array([p.sigma_computed for p in parts], dtype=bool))
     p_cov = coverage_hazard(np.full(n, float(thickness_nm)))
     out["survival"] = [p.survival for p in parts] * (1.0 - p_res) * (1.0 - p_cov)
     for crit, _ in parts[0].hazards if parts else ():
