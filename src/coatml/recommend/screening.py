@@ -8,34 +8,9 @@ deposition criteria (precursors, process window) and the per-candidate table and
 uncertainty, a status (``pass`` / ``warn`` / ``fail`` / ``unknown``), a reason a person can read,
 the method and the source of the numbers. Criteria:
 
-* ``oxidation_limit`` / ``reduction_limit``: the coating's stability window
-  (:func:`coatml.features.thermo.estimate_window`: sourced, else estimated with the estimator's
-  leave-one-out error as uncertainty) against the electrode's operating range
-  (``electrode_voltage_ranges.csv``). ``excess`` = how far the range reaches past the limit;
-  pass when ``excess + unc <= 0``, fail when ``excess - unc > KINETIC_MARGIN_V``, else warn.
-  Computed windows are 0 K thermodynamic limits and real interfaces are kinetically wider (the
-  sourced tables say so): LiNbO3 (3.88 V) works on 4.3 V NMC, which is why only a limit more
-  than ``KINETIC_MARGIN_V`` (project setting, 1.0 V) past the range fails. Against Li metal the
-  reduction limit is "reduction by Li metal".
-* ``anion_exchange``: oxide / fluoride / nitride coating against a sulfide (S) or halide (Cl)
-  electrolyte: the enthalpy of swapping anions with the electrolyte's Li salt
-  (:func:`coatml.features.thermo.anion_exchange`, eV per coating anion, worst cation); pass
-  ``>= 0``, fail ``<= -0.3``, warn between; uncertainty ``ENTHALPY_UNC_EV`` (project assumption:
-  the neglected entropy term of solid-solid reactions). Unknown where an enthalpy is missing.
-* ``cathode_redox``: against a cathode charged to >= ``HIGH_VOLTAGE_V``: a cation below its
-  highest common oxidation state (pymatgen) is oxidised (fail; value = its tabulated oxidation
-  couple when known, else the count of such cations).
-* ``electrolyte_redox``: the coating oxidises the electrolyte when its reduction limit lies above
-  the electrolyte's oxidation limit, and the electrolyte oxidises the coating when the coating's
-  oxidation limit lies below the electrolyte's reduction limit (the worse of the two is
-  reported; fail beyond the uncertainty, warn within); a multivalent transition metal whose
-  limit only the electronegativity fit gives is ``unknown``.
-* ``li_ion_resistance``: area-specific resistance ``t / sigma`` (log10 ohm cm2) at
-  ``thickness_nm`` from ``film_conductivity.csv``; Li-containing films without a value get the
-  geometric mean of the measured Li films (uncertainty: their spread in decades); Li-free films
-  without a value are Li-ion blocking: unknown. Pass <= 10 ohm cm2, else warn.
-* ``electronic``: closed-shell cations only (d0, d10, main group: insulating) pass; open-shell
-  d cations (mixed valence, likely electronic conduction; project rule) warn.
+* the chemistry criteria ``oxidation_limit``, ``reduction_limit``, ``anion_exchange``,
+  ``cathode_redox``, ``electrolyte_redox``, ``li_ion_resistance`` and ``electronic``, as
+  :mod:`coatml.features.screening` defines them (thresholds and sources there);
 * ``precursors``: every element has a precursor in ``precursors.csv`` (or, with an inventory,
   on hand); ``process_window``: the candidate's deposition window exists, overlaps and starts at
   or below what the coated substrate tolerates.
