@@ -357,3 +357,29 @@ def test_fast_ensemble_mean_and_shap_with_a_prior_margin(sim_records: pd.DataFra
     np.testing.assert_allclose(shap.prediction().to_numpy(), members[1], atol=2e-4)
     # the margin is in the bias: rows with another prior value have another bias
     assert shap.bias.nunique() > 1
+
+
+def test_rank_says_how_much_is_prior_and_how_much_was_learned(sim_records: pd.DataFrame
+                                                              ) -> None:
+    from coatml.models.surrogate import RecordModel
+    from coatml.recommend.rank import prior_split_text
+
+    params = {"n_members": 3, "n_estimators": 30, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with_prior = {t: RecordModel(t, estimator_params=params, prior=True).fit(sim_records)
+                      for t in (RETENTION, RESISTANCE)}
+        result = rank_coatings(SPEC, with_prior, "both", chunk_candidates=25)
+    table = result.table
+    learned = table["retention_pct_model_mean"] - table["retention_pct_model_learned"]
+    np.testing.assert_allclose(learned, table["retention_pct_prior"], atol=1e-9)
+    res_prior = np.log10(table["resistance_ohm_cm2_prior"])
+    np.testing.assert_allclose(table["log10_resistance_ohm_cm2_mean"]
+                               - table["log10_resistance_ohm_cm2_learned"], res_prior,
+                               atol=1e-9)
+    text = prior_split_text(next(table.itertuples(index=False)))
+    assert text.startswith("retention: prior ") and "resistance: prior " in text
+    # a model without the prior has no such columns and no text
+    plain = rank_coatings(SPEC, fit_models(sim_records), "both", chunk_candidates=25).table
+    assert "retention_pct_prior" not in plain
+    assert prior_split_text(next(plain.itertuples(index=False))) == ""

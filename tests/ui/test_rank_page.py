@@ -46,7 +46,8 @@ def test_rank_both_objectives_library(trained_workspace: Path) -> None:
     assert at.subheader[0].value == f"{len(table)} ranked coatings (of {len(table)})"
     assert len(table) > 20
     for col in ("rank", "coating", "tested", "Pareto rank", "retention 68 %",
-                "resistance 68 %", "why (top-3 SHAP features, model space)"):
+                "resistance 68 %", "prior vs learned",
+                "why (top-3 SHAP features, model space)"):
         assert col in table.columns
     assert table["rank"].tolist() == list(range(1, len(table) + 1))
     assert set(table["tested"]) == {"tested", "untested"}

@@ -51,7 +51,7 @@ def print_table(result: RankResult, rows: int) -> None:
     """The first ``rows`` rows as a readable table."""
     from rich.table import Table
 
-    from coatml.recommend.rank import interval_text, top_features_text
+    from coatml.recommend.rank import interval_text, prior_split_text, top_features_text
 
     t = result.table.head(rows)
     table = Table(title=f"Ranked coatings ({result.spec.electrode} | "
@@ -62,7 +62,8 @@ def print_table(result: RankResult, rows: int) -> None:
                      ("retention % [68 %]", {}), ("resistance ohm cm² [68 %]", {}),
                      ("Pareto", {"justify": "right"}),
                      ("screening", {"overflow": "fold", "max_width": 48}),
-                     ("top-3 features (SHAP, model space)", {"overflow": "fold", "max_width": 64})):
+                     ("prior vs learned; top-3 features of the learned part (SHAP, model space)",
+                      {"overflow": "fold", "max_width": 64})):
         table.add_column(name, **kw)
     for r in t.itertuples(index=False):
         ret = interval_text(getattr(r, "retention_pct_mean", float("nan")),
@@ -76,7 +77,7 @@ def print_table(result: RankResult, rows: int) -> None:
         temp = "" if r.temperature_c != r.temperature_c else f"{r.temperature_c:.0f}"
         table.add_row(str(r.rank), str(r.coating), "yes" if r.tested else "no", temp,
                       f"{r.thickness_nm:.3g}", ret, res, pareto, _screen_cell(r),
-                      top_features_text(r))
+                      "\n".join(filter(None, (prior_split_text(r), top_features_text(r)))))
     console.print(table)
 
 

@@ -330,6 +330,22 @@ def interval_text(value: Any, lo: Any, hi: Any, fmt: str) -> str:
     return f"{value:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
 
 
+def prior_split_text(row: Any) -> str:
+    """How much of a ranked row's predictions is the physics prior and how much the model
+    learned beyond it: ``"retention: prior 82.0 %, learned +0.7; resistance: prior 53.7 ohm
+    cm2, learned -0.04 dec"`` (empty for surrogates without a prior)."""
+    parts = []
+    for target, unit, fmt, learned_unit in ((RETENTION, "%", ".1f", ""),
+                                            (RESISTANCE, "ohm cm2", ".3g", " dec")):
+        prior = getattr(row, f"{PREFIX[target]}_prior", float("nan"))
+        learned = getattr(row, f"{MODEL_PREFIX[target]}_learned", float("nan"))
+        if prior == prior and learned == learned:
+            name = "retention" if target == RETENTION else "resistance"
+            parts.append(f"{name}: prior {prior:{fmt}} {unit}, learned "
+                         f"{learned:+.2g}{learned_unit}")
+    return "; ".join(parts)
+
+
 def top_features_text(row: Any, sep: str = "\n") -> str:
     """The ``top_feature_i`` / ``top_shap_i`` columns of a ranked row as ``"label (+0.25)"``
     items joined by ``sep`` (empty where the row was not explained)."""

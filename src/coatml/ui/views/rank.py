@@ -24,7 +24,7 @@ COMPONENTS = ("auto", "electrode", "electrolyte")
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
     """The ranked table with readable columns: numbers stay numbers (sortable in the
     browser); the 68 % intervals and the explanation are added as text."""
-    from coatml.recommend.rank import interval_text, top_features_text
+    from coatml.recommend.rank import interval_text, prior_split_text, top_features_text
 
     out = pd.DataFrame({"rank": table["rank"], "coating": table["coating"].astype(str),
                         "tested": np.where(table["tested"].astype(bool), "tested", "untested")})
@@ -43,8 +43,10 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
             interval_text(m, lo, hi, ".3g") for m, lo, hi in zip(
                 table["resistance_ohm_cm2_median"], table["resistance_ohm_cm2_lo68"],
                 table["resistance_ohm_cm2_hi68"], strict=True)]
-    why = [top_features_text(row, "; ") for row in table.itertuples(index=False)]
-    out["why (top-3 SHAP features, model space)"] = why
+    rows = list(table.itertuples(index=False))
+    out["prior vs learned"] = [prior_split_text(row) for row in rows]
+    out["why (top-3 SHAP features, model space)"] = [top_features_text(row, "; ")
+                                                     for row in rows]
     for col in ("family", "in_library", "method", "precursors"):
         if col in table:
             out[col] = table[col]
