@@ -142,3 +142,27 @@ def test_objective_without_champion_says_train(empty_workspace: Path) -> None:
 def test_unknown_objective_is_rejected(empty_workspace: Path) -> None:
     code, out = invoke("rank", *PAIR, "--objective", "cost", "-w", str(empty_workspace))
     assert code == 2 and "cost" in out and "retention" in out and "both" in out
+
+
+def test_prior_only_ranks_a_new_pair_without_any_model(empty_workspace: Path,
+                                                       tmp_path: Path) -> None:
+    from coatml.features.prior import prior_for
+
+    out_csv = tmp_path / "prior.csv"
+    code, out = invoke("rank", *PAIR, "--objective", "retention", "--prior-only",
+                       "--library-only", "--out", str(out_csv), "-w", str(empty_workspace))
+    assert code == 0, out
+    assert "physics prior alone" in out
+    table = pd.read_csv(out_csv)
+    # no ties in file order: the ranking is the prior's, with the prior's uncertainty
+    assert table["retention_pct_mean"].is_monotonic_decreasing
+    assert table["retention_pct_mean"].round(6).nunique() > len(table) // 2
+    top = table.iloc[0]
+    expected = prior_for(PAIR[1], PAIR[3], [top["coating"]],
+                         thickness_nm=float(top["thickness_nm"]))
+    assert top["retention_pct_mean"] == pytest.approx(
+        expected["prior_capacity_retention_pct"].iloc[0], rel=1e-6)
+    assert top["retention_pct_std"] == pytest.approx(
+        expected["prior_capacity_retention_pct_std"].iloc[0], rel=1e-6)
+    code, out = invoke("rank", *PAIR, "--prior-only", "--dask", "-w", str(empty_workspace))
+    assert code == 2 and "--prior-only" in out

@@ -81,6 +81,16 @@ def print_table(result: RankResult, rows: int) -> None:
     console.print(table)
 
 
+def _prior_models() -> dict[str, Any]:
+    """The physics prior alone for both targets (no trained model needed)."""
+    from coatml.models.surrogate import PriorSurrogate
+
+    console.print("[bold]note:[/] ranked by the physics prior alone (coatml.features.prior: "
+                  "screening hazards between the literature's bare and coated cells), with "
+                  "its uncertainty; no trained model is used", highlight=False)
+    return {t: PriorSurrogate(t).fit() for t in TARGETS.values()}
+
+
 def _load_models(ws: Any, objective: str) -> dict[str, Any]:
     """Champions: those of the objective are required, the other one is used if present."""
     from coatml.tracking.registry import load_champions
@@ -132,7 +142,7 @@ def run_rank(ws: Any, *, electrode: str, electrolyte: str, coated_component: str
              cycle_number: float = 100.0, c_rate: float = 0.5, scheduler: str | None = None,
              dask: bool = False, coatings: tuple[str, ...] | None = None,
              precursors_on_hand: tuple[str, ...] | None = None,
-             hide_failing: bool = False) -> RankResult:
+             hide_failing: bool = False, prior_only: bool = False) -> RankResult:
     """Rank, print, write the CSV and the figure (the body of ``coatml rank``)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -170,7 +180,10 @@ def run_rank(ws: Any, *, electrode: str, electrolyte: str, coated_component: str
                "--no-reducible-filter, --coatings, --no-inventory) or drop --library-only.")
     for note in o.filter_notes(spec, report):
         console.print(f"[bold]note:[/] {note}", highlight=False)
-    models = {} if (dask or scheduler) else _load_models(ws, objective)
+    if prior_only and (dask or scheduler):
+        fail("--prior-only scores locally; drop --dask / --scheduler")
+    models = {} if (dask or scheduler) else (_prior_models() if prior_only
+                                             else _load_models(ws, objective))
     refs = _refs(ws, objective) if (dask or scheduler) else {}
     with ws.store() as store:
         records = store.to_frame()
@@ -264,10 +277,13 @@ def rank(
     coatings: o.CoatingsOpt = None,
     no_inventory: o.NoInventoryOpt = False,
     hide_failing: o.HideFailingOpt = False,
+    prior_only: Annotated[bool, typer.Option(
+        "--prior-only", help="Rank by the physics prior alone (mean and uncertainty), without "
+                             "trained models: a first answer on day one.")] = False,
     workspace: workspace_option = None,
 ) -> None:
     """Rank untested coatings for a pair: best recipe per candidate, intervals, Pareto rank,
-    physics screening."""
+    physics screening, and how much of each prediction is the physics prior."""
 
     _common.quiet_libraries()
     ws = _common.workspace(workspace)
@@ -278,7 +294,8 @@ def rank(
              anion_filter=not no_anion_filter, reducible_filter=not no_reducible_filter,
              library_only=library_only, cycle_number=cycle_number, c_rate=c_rate,
              scheduler=scheduler, dask=dask, coatings=o.parse_coatings(coatings),
-             precursors_on_hand=o.inventory(ws, no_inventory), hide_failing=hide_failing)
+             precursors_on_hand=o.inventory(ws, no_inventory), hide_failing=hide_failing,
+             prior_only=prior_only)
 
 
 def register(app: typer.Typer) -> None:

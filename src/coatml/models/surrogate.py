@@ -431,12 +431,15 @@ class PriorSurrogate(SurrogateBase):
                      else cal.log10_resistance_sd)
 
     def featurize(self, records: pd.DataFrame) -> pd.DataFrame:
-        X = self.featurizer_.transform(records)
-        return X.reindex(columns=self.feature_names_)
+        """The prior block of the records (both targets' columns: one matrix serves the
+        prior surrogates of both targets)."""
+        from coatml.features.prior import PRIOR_COLUMNS
+
+        return self.featurizer_.transform(records).reindex(columns=list(PRIOR_COLUMNS))
 
     def feature_key(self) -> tuple[str, Any] | None:
-        fz = self.featurizer_
-        return (str(getattr(fz, "feature_set", "")), getattr(fz, "on_missing", None))
+        """Shared only between prior surrogates (their matrix is the prior block alone)."""
+        return ("prior-block", str(self.feature_set))
 
 
 def check_feature_set(name: str, trained_hash: Any, current_hash: Any) -> None:

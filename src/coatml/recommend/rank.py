@@ -503,7 +503,8 @@ def assemble(spec: SpaceSpec, candidates: pd.DataFrame, report: FilterReport,
                    models[t].capabilities]
         if lacking:
             notes.append(f"no per-feature explanation: the {', '.join(lacking)} surrogate "
-                         "does not offer one (a Gaussian process); the top-feature columns "
+                         "does not offer one (a Gaussian process, or the prior alone); the "
+                         "top-feature columns "
                          "are empty")
         best = _explain(best, features, models, objective, explain_rows if not lacking else 0)
     timing["explain"] = time.perf_counter() - t0
