@@ -97,3 +97,15 @@ def literature_records() -> pd.DataFrame:
     from coatml.data.literature import load_literature
 
     return load_literature().records
+
+
+def test_gp_fits_when_a_descriptor_is_missing_on_every_row() -> None:
+    import warnings
+
+    X, y = _frame(6)
+    X["w"] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no All-NaN RuntimeWarning reaches the user
+        gp = DescriptorGP(descriptors={"x0": 0.5, "w": 1.0}, random_state=0).fit(X, y)
+    assert np.isfinite(gp.predict(X)).all()
+    assert gp.fill_values_[1] == 0.0

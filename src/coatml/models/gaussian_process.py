@@ -234,8 +234,12 @@ class DescriptorGP(RegressorMixin, BaseEstimator):
         self.descriptor_index_ = np.array([columns.index(c) for c in self.descriptor_names_])
         self.scales_ = np.array([scales[c] for c in self.descriptor_names_])
         raw = arr[:, self.descriptor_index_]
-        with np.errstate(all="ignore"):
-            med = np.nanmedian(raw, axis=0) if np.isfinite(raw).any() else np.zeros(raw.shape[1])
+        # a descriptor missing on every training row (a few records of Li-free films, say)
+        # is filled with 0 and enters through the missing share only
+        seen = np.isfinite(raw).any(axis=0)
+        med = np.zeros(raw.shape[1])
+        if seen.any():
+            med[seen] = np.nanmedian(raw[:, seen], axis=0)
         self.fill_values_ = np.where(np.isfinite(med), med, 0.0)
         self.center_ = np.where(np.isnan(raw), self.fill_values_, raw).mean(axis=0)
         Z = self._design_raw(raw)
