@@ -58,7 +58,11 @@ def test_output_columns_index_and_blocks(fitted):
                         "physics", "process", "test", "prior"}
     n_comp = len([c for c in out.columns if c.startswith("coating__")])
     assert n_comp == len([c for c in out.columns if c.startswith("electrode__")]) > 100
-    assert not any("capacity_retention" in c for c in out.columns)  # targets never leak
+    # targets never leak: only the prior block names them, and it does not read them
+    assert not any("capacity_retention" in c for c in out.columns if not c.startswith("prior__"))
+    changed = records.assign(capacity_retention_pct=1.0, interface_resistance_ohm_cm2=1e6)
+    prior_cols = [c for c in out.columns if c.startswith("prior__")]
+    pd.testing.assert_frame_equal(fitted.transform(changed)[prior_cols], out[prior_cols])
     assert len(fitted.feature_set_hash_) == 64
 
 
