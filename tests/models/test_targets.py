@@ -101,3 +101,18 @@ def test_check_enough_data_messages():
     ok = pd.DataFrame({"capacity_retention_pct": np.arange(8.0)})
     assert check_enough_data(ok, "capacity_retention_pct") == 8
     assert target_values(ok, "capacity_retention_pct").tolist() == list(np.arange(8.0))
+
+
+def test_bounded_target_intervals_are_censored_at_the_bounds():
+    from coatml.models.targets import get_target
+
+    spec = get_target("capacity_retention_pct")
+    dist = pd.DataFrame({"mean": [91.6, 50.0, 2.0], "std": [8.7, 5.0, 3.0]})
+    for col, z in (("lo68", -1.0), ("hi68", 1.0), ("lo95", -1.96), ("hi95", 1.96)):
+        dist[col] = dist["mean"] + z * dist["std"]
+    out = spec.inverse_dist(dist)
+    assert out["hi68"].iloc[0] == 100.0 and out["hi95"].iloc[0] == 100.0
+    assert out["lo95"].iloc[2] == 0.0
+    # inside the bounds nothing moves
+    assert out.loc[1, ["lo68", "hi68", "median"]].tolist() == [45.0, 55.0, 50.0]
+    assert out["mean"].iloc[0] == 91.6  # the mean is the model's, unclipped

@@ -86,7 +86,10 @@ class TargetSpec:
         Input columns: ``mean`` and ``std`` (Gaussian in model space) and any of
         :data:`INTERVAL_COLUMNS`. Output: ``median`` and interval bounds by the monotone inverse
         (exact for quantiles), ``mean`` and ``std`` of the back-transformed distribution
-        (log-normal moments for log10 targets; unchanged for identity targets).
+        (log-normal moments for log10 targets; unchanged for identity targets). For a target
+        with physical ``bounds`` (retention: 0-100 %) the median and the interval bounds are
+        those of the distribution censored at the bounds (clipped): no interval promises
+        100.3 % retention.
         """
         mu = dist["mean"].to_numpy(dtype=float)
         sd = dist["std"].to_numpy(dtype=float)
@@ -104,6 +107,11 @@ class TargetSpec:
         for col in INTERVAL_COLUMNS:
             if col in dist.columns:
                 out[col] = self.inverse(dist[col].to_numpy(dtype=float))
+        if self.bounds is not None and self.transform == "identity":
+            lo, hi = self.bounds
+            for col in ("median", *INTERVAL_COLUMNS):
+                if col in out.columns:
+                    out[col] = np.clip(out[col].to_numpy(dtype=float), lo, hi)
         return out
 
 
