@@ -180,15 +180,17 @@ class RecordFeaturizer(TransformerMixin, BaseEstimator):
             out[:, pos:pos + block.shape[1]] = block
             pos += block.shape[1]
         if "prior" in fs.blocks:
-            from coatml.features.prior import prior_from_names
+            from coatml.features.prior import prior_from_keys
 
-            thickness, _flag = process.derived_thickness_nm(frame)
-            block = prior_from_names(np.asarray(materials["electrode"].texts, dtype=object)[
-                                         materials["electrode"].codes],
-                                     np.asarray(materials["electrolyte"].texts, dtype=object)[
-                                         materials["electrolyte"].codes],
-                                     np.asarray(c_texts, dtype=object)[c_codes], is_coated,
-                                     thickness)
+            if proc_block is not None:  # the recipe's thickness, computed once
+                thickness = proc_block[:, process.process_feature_labels().index("thickness_nm")]
+            else:
+                thickness, _flag = process.derived_thickness_nm(frame)
+            e, ly = materials["electrode"], materials["electrolyte"]
+            triples = np.stack([e.codes, ly.codes, c_codes], axis=1)
+            distinct, row_codes = np.unique(triples, axis=0, return_inverse=True)
+            keys = [(e.texts[i], ly.texts[j], c_texts[k]) for i, j, k in distinct]
+            block = prior_from_keys(keys, row_codes.reshape(-1), is_coated, thickness)
             out[:, pos:pos + block.shape[1]] = block
             pos += block.shape[1]
         if pos != out.shape[1]:  # pragma: no cover - guards the label/block bookkeeping

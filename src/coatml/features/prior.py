@@ -77,6 +77,7 @@ __all__ = [
     "prior_column",
     "prior_feature_labels",
     "prior_for",
+    "prior_from_keys",
     "prior_from_names",
     "prior_table_hash",
 ]
@@ -234,7 +235,13 @@ def coating_prior(electrode: str, electrolyte: str, coating: str) -> CoatingPrio
     """Survival and film conductivity of ``coating`` on the pair (names as in records)."""
     from coatml.data.formulas import resolve_material
     from coatml.exceptions import FormulaError
-    from coatml.features.screening import CHEMISTRY_CRITERIA, _film_table, chemistry_rows
+    from coatml.features import thermo
+    from coatml.features.screening import (
+        CHEMISTRY_CRITERIA,
+        _film_table,
+        chemistry_rows,
+        film_entry,
+    )
 
     ctx = _pair_ctx(electrode, electrolyte)
     _films, _mean, film_sd = _film_table()
@@ -255,31 +262,10 @@ def coating_prior(electrode: str, electrolyte: str, coating: str) -> CoatingPrio
     ion = rows[CHEMISTRY_CRITERIA.index("li_ion_resistance")]
     log_asr_1nm, unc = float(ion[0]), float(ion[1])
     log_sigma = math.log10(1e-7) - log_asr_1nm if log_asr_1nm == log_asr_1nm else math.nan
-    computed = ion[5] == "sourced" and (
-        str(thermo_key(comp.reduced_formula)) in _computed_films()
-        or mat.name.casefold() in _computed_films())
+    film = film_entry(thermo.plain_formula(comp.reduced_formula), mat.name)
+    computed = film is not None and film[3].startswith("computed")
     return CoatingPrior(s, log_sigma, unc if log_sigma == log_sigma else film_sd,
                         tuple(hz.items()), computed)
-
-
-def thermo_key(formula: str) -> Any:
-    from coatml.features import thermo
-
-    return thermo.formula_key(thermo.plain_formula(formula))
-
-
-@lru_cache(maxsize=1)
-def _computed_films() -> frozenset[str]:
-    """Keys (formula key, material name) of the films whose conductivity is only computed."""
-    from coatml.features.physics import load_table
-
-    keys: set[str] = set()
-    for row in load_table("film_conductivity.csv"):
-        if row["basis"].startswith("computed"):
-            keys.add(row["material"].casefold())
-            if row["formula"]:
-                keys.add(str(thermo_key(row["formula"])))
-    return frozenset(keys)
 
 
 def blocking_hazard(log10_sigma: np.ndarray, log10_sigma_unc: np.ndarray,
@@ -313,23 +299,46 @@ def coverage_hazard(thickness_nm: np.ndarray) -> np.ndarray:
     return np.where(ok, ndtr(z), P_UNKNOWN)
 
 
+@dataclass(frozen=True)
+class _Block:
+    """The prior block and the per-row parts it was built from (for :func:`prior_for`)."""
+
+    values: np.ndarray  # (n, 4), PRIOR_COLUMNS
+    survival: np.ndarray  # chemistry x coverage x transport
+    p_li_ion_resistance: np.ndarray
+    p_coverage: np.ndarray
+
+
+def prior_from_keys(keys: list[tuple[str, str, str]], codes: np.ndarray, coated: np.ndarray,
+                    thickness_nm: np.ndarray) -> np.ndarray:
+    """``(n, 4)`` prior block (:data:`PRIOR_COLUMNS`): row ``i`` is the (electrode,
+    electrolyte, coating) ``keys[codes[i]]``; ``coated`` False marks bare controls; a NaN
+    thickness makes the transport and coverage hazards unknown. Callers that hold codes of
+    distinct materials (the feature pipeline) skip factorizing names row by row."""
+    return _block(keys, codes, coated, thickness_nm).values
+
+
 def prior_from_names(electrode: np.ndarray, electrolyte: np.ndarray, coating: np.ndarray,
                      coated: np.ndarray, thickness_nm: np.ndarray) -> np.ndarray:
-    """``(n, 4)`` prior block (:data:`PRIOR_COLUMNS`) for arrays of names; ``coated`` False
-    marks bare controls; a NaN thickness makes the transport hazard unknown."""
+    """:func:`prior_from_keys` for arrays of names."""
+    codes, uniques = pd.factorize(pd.MultiIndex.from_arrays([electrode, electrolyte, coating]))
+    return prior_from_keys(list(uniques), codes, coated, thickness_nm)
+
+
+def _block(keys: list[tuple[str, str, str]], codes: np.ndarray, coated: np.ndarray,
+           thickness_nm: np.ndarray) -> _Block:
     cal = load_calibration()
-    n = len(coating)
+    n = len(codes)
     out = np.empty((n, len(PRIOR_COLUMNS)))
-    keys = pd.MultiIndex.from_arrays([electrode, electrolyte, coating])
-    codes, uniques = pd.factorize(keys)
-    cps = [coating_prior(str(a), str(b), str(c)) for a, b, c in uniques]
+    cps = [coating_prior(str(a), str(b), str(c)) for a, b, c in keys]
     surv = np.array([c.survival for c in cps])[codes]
     lsig = np.array([c.log10_sigma for c in cps])[codes]
     lsig_unc = np.array([c.log10_sigma_unc for c in cps])[codes]
     computed = np.array([c.sigma_computed for c in cps], dtype=bool)[codes]
     t = np.asarray(thickness_nm, dtype=float)
     p_res = blocking_hazard(lsig, lsig_unc, t, computed)
-    surv = surv * (1.0 - coverage_hazard(t))
+    p_cov = coverage_hazard(t)
+    surv = surv * (1.0 - p_cov)
     surv_t = surv * (1.0 - p_res)
     dr = cal.retention_coated_pct - cal.retention_bare_pct
     out[:, 0] = cal.retention_bare_pct + dr * surv_t
@@ -350,7 +359,7 @@ def prior_from_names(electrode: np.ndarray, electrolyte: np.ndarray, coating: np
     out[bare, 1] = cal.retention_sd_pct
     out[bare, 2] = cal.log10_resistance_bare
     out[bare, 3] = cal.log10_resistance_sd
-    return out
+    return _Block(out, surv_t, p_res, p_cov)
 
 
 def prior_for(electrode: str, electrolyte: str, coatings: list[str],
@@ -361,11 +370,9 @@ def prior_for(electrode: str, electrolyte: str, coatings: list[str],
     accepted for symmetry with the screening (the chemistry does not depend on it)."""
     del coated_component
     n = len(coatings)
-    block = prior_from_names(np.array([electrode] * n, dtype=object),
-                             np.array([electrolyte] * n, dtype=object),
-                             np.array(coatings, dtype=object), np.ones(n, dtype=bool),
-                             np.full(n, float(thickness_nm)))
-    out = pd.DataFrame(block, columns=list(PRIOR_COLUMNS))
+    keys = [(electrode, electrolyte, str(c)) for c in coatings]
+    block = _block(keys, np.arange(n), np.ones(n, dtype=bool), np.full(n, float(thickness_nm)))
+    out = pd.DataFrame(block.values, columns=list(PRIOR_COLUMNS))
     out.insert(0, "coating", list(coatings))
     res = "interface_resistance_ohm_cm2"
     out = out.rename(columns={
@@ -373,18 +380,13 @@ def prior_for(electrode: str, electrolyte: str, coatings: list[str],
         prior_column(res, True): "prior_log10_interface_resistance_std",
         prior_column("capacity_retention_pct"): "prior_capacity_retention_pct",
         prior_column("capacity_retention_pct", True): "prior_capacity_retention_pct_std"})
-    parts = [coating_prior(electrode, electrolyte, c) for c in coatings]
-    p_res = blocking_hazard(np.array([p.log10_sigma for p in parts]),
-                            np.array([p.log10_sigma_unc for p in parts]),
-                            np.full(n, float(thickness_nm)),
-                            np.array([p.sigma_computed for p in parts], dtype=bool))
-    p_cov = coverage_hazard(np.full(n, float(thickness_nm)))
-    out["survival"] = [p.survival for p in parts] * (1.0 - p_res) * (1.0 - p_cov)
+    out["survival"] = block.survival
+    parts = [coating_prior(*key) for key in keys]
     for crit, _ in parts[0].hazards if parts else ():
         out[f"p_{crit}"] = [dict(p.hazards)[crit] for p in parts]
     if n:
-        out["p_li_ion_resistance"] = p_res
-        out["p_coverage"] = p_cov
+        out["p_li_ion_resistance"] = block.p_li_ion_resistance
+        out["p_coverage"] = block.p_coverage
     return out
 
 

@@ -225,16 +225,16 @@ def _open_shell(symbol: str, state: float) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _film_table() -> tuple[dict[str, tuple[float, str, str]], float, float]:
-    """Sourced film conductivities by reduced formula / name, and the log10 mean and spread
-    of the measured Li-containing films."""
+def _film_table() -> tuple[dict[str, tuple[float, str, str, str]], float, float]:
+    """Sourced film conductivities ``(sigma, material, source, basis)`` by reduced formula /
+    name, and the log10 mean and spread of the measured Li-containing films."""
     from coatml.features.physics import load_table
 
-    by: dict[str, tuple[float, str, str]] = {}
+    by: dict[str, tuple[float, str, str, str]] = {}
     logs = []
     for row in load_table("film_conductivity.csv"):
         sigma = float(row["sigma_s_cm"])
-        entry = (sigma, row["material"], row["source"])
+        entry = (sigma, row["material"], row["source"], row["basis"])
         by[row["material"].casefold()] = entry
         if row["formula"]:
             by[str(thermo.formula_key(row["formula"]))] = entry
@@ -384,10 +384,17 @@ def _status_sign(excess: float, unc: float) -> str:
     return "warn" if excess + unc > 0 else "pass"
 
 
+def film_entry(formula: str, name: str) -> tuple[float, str, str, str] | None:
+    """The sourced film conductivity row of a coating (plain formula or name):
+    ``(sigma_s_cm, material, source, basis)``, or ``None``."""
+    films = _film_table()[0]
+    return films.get(str(thermo.formula_key(formula))) or films.get(name.casefold())
+
+
 def _transport_rows(formula: str, name: str, li_fraction: float, organic: bool,
                     states: dict[str, float] | None, thickness_nm: float) -> tuple[Row, Row]:
-    films, log_mean, log_sd = _film_table()
-    hit = films.get(str(thermo.formula_key(formula))) or films.get(name.casefold())
+    _films, log_mean, log_sd = _film_table()
+    hit = film_entry(formula, name)
     src = "film_conductivity.csv"
     if hit is not None:
         log_sigma, unc, method = math.log10(hit[0]), 0.0, "sourced"
