@@ -154,3 +154,14 @@ def test_prior_first_strategy_spends_its_first_batch_on_the_prior(space: pd.Data
     assert len(first) == cfg.n_initial
     prior = features.loc[seen[0], "prior__capacity_retention_pct"]
     assert prior.mean() > features["prior__capacity_retention_pct"].mean()
+
+
+def test_admitted_records_are_the_ones_judged_whatever_their_spelling(
+        space: pd.DataFrame) -> None:
+    own = _expected(space, 6, 1)
+    same = _expected(space, 40, 101).assign(electrolyte="Li6PS5Br")
+    same.loc[same.index[::2], "electrode"] = "NMC811"  # the alias of the same electrode
+    choice = select_sources(own, same, RET, PairGPSettings(prior=True))
+    assert len(choice.admitted) == 1  # one pair, two spellings
+    assert len(choice.records) == same[RET].notna().sum()
+    assert set(choice.records["electrode"]) == {"NMC811", NMC811}

@@ -102,12 +102,15 @@ class PairGPSettings:
 @dataclass(frozen=True)
 class SourceChoice:
     """What :func:`select_sources` decided: the admitted source pairs, the own-records LOO
-    RMSE without and with them (modelled scale) and one row per candidate source."""
+    RMSE without and with them (modelled scale), one row per candidate source, and the
+    admitted sources' measured records (failed cells at their pair's worst value), exactly
+    the rows the decision was made with."""
 
     admitted: tuple[tuple[str, str], ...]
     loo_rmse_own: float
     loo_rmse_with: float
     table: pd.DataFrame
+    records: pd.DataFrame
 
 
 def _measured(rows: pd.DataFrame, target: str, settings: PairGPSettings) -> pd.DataFrame:
@@ -140,7 +143,7 @@ def select_sources(own: pd.DataFrame, sources: pd.DataFrame, target: str,
     mine = _measured(own, target, settings)
     empty = SourceChoice((), float("nan"), float("nan"),
                          pd.DataFrame(columns=["electrode", "electrolyte", "records",
-                                               "loo_rmse", "admitted"]))
+                                               "loo_rmse", "admitted"]), pd.DataFrame())
     if len(mine) < settings.prior_min_records or sources is None or sources.empty:
         return empty
     with warnings.catch_warnings():
@@ -172,7 +175,9 @@ def select_sources(own: pd.DataFrame, sources: pd.DataFrame, target: str,
                 admitted = [good[0][1]]
     table = pd.DataFrame(rows, columns=list(empty.table.columns))
     table["admitted"] = [(r["electrode"], r["electrolyte"]) in admitted for r in rows]
-    return SourceChoice(tuple(admitted), base, with_all, table)
+    used = [g[2] for g in good if g[1] in admitted]
+    return SourceChoice(tuple(admitted), base, with_all, table,
+                        pd.concat(used) if used else pd.DataFrame())
 
 
 def fit_pair_surrogates(observed: pd.DataFrame | None, electrode: str, electrolyte: str,
@@ -200,16 +205,7 @@ def fit_pair_surrogates(observed: pd.DataFrame | None, electrode: str, electroly
         if sources is not None and not sources.empty and settings.estimator == "gp":
             choice = select_sources(rows, sources, target, settings, seed)
             if choice.admitted:
-                from coatml.data.formulas import chemistry_key
-
-                want = {(chemistry_key(a), chemistry_key(b)) for a, b in choice.admitted}
-                keep = [(chemistry_key(str(a)), chemistry_key(str(b))) in want for a, b in
-                        zip(sources["electrode"], sources["electrolyte"], strict=True)]
-                extra = sources.loc[keep]
-                parts = [_measured(extra.loc[(extra["electrode"] == a)
-                                             & (extra["electrolyte"] == b)], target, settings)
-                         for a, b in choice.admitted]
-                train = pd.concat([_measured(rows, target, settings), *parts])
+                train = pd.concat([_measured(rows, target, settings), choice.records])
                 messages.append(
                     f"{target}: transfer from {', '.join(f'{a} | {b}' for a, b in choice.admitted)}"
                     f" (own-records LOO RMSE {choice.loo_rmse_own:.3g} -> "
