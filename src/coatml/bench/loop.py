@@ -43,7 +43,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from coatml.bench.strategies import FAST_MODEL_PARAMS, LoopState, make_strategy
+from coatml.bench.strategies import (
+    FAST_MODEL_PARAMS,
+    CoatmlStrategy,
+    GreedyStrategy,
+    LoopState,
+    make_strategy,
+    strategy_class,
+)
 
 __all__ = ["BenchConfig", "BenchResult", "load_bench_config", "load_simulator", "run_bench"]
 
@@ -242,8 +249,10 @@ def _reached(best_found: np.ndarray, best: float, target: str, tol: float) -> np
     return natural <= natural_best + tol * abs(natural_best)
 
 
-#: Strategies that learn from other pairs' records (:func:`transfer_sources`).
-TRANSFER_STRATEGIES = ("coatml-transfer",)
+def uses_transfer(name: str) -> bool:
+    """Whether a strategy learns from other pairs' records (:func:`transfer_sources`)."""
+    cls = strategy_class(name)
+    return issubclass(cls, CoatmlStrategy) and bool(cls.transfer)
 
 
 def transfer_sources(pair: tuple[str, str], prepared: dict[Any, Any], simulator: Any,
@@ -268,11 +277,11 @@ def run_campaign(strategy_name: str, seed: int, spec: Any, space: pd.DataFrame,
     """One campaign; returns the best found utility after each experiment (``budget``,).
     ``sources``: other pairs' records for a transfer strategy."""
     params: dict[str, Any] = {}
-    if strategy_name in ("coatml", "greedy", "coatml-prior", "coatml-prior-first",
-                         *TRANSFER_STRATEGIES):
+    cls = strategy_class(strategy_name)
+    if issubclass(cls, CoatmlStrategy):  # coatml's proposer: the config's model settings
         params = {"model_params": cfg.model_params, "max_per_coating": cfg.max_per_coating,
                   "estimator": cfg.estimator, "failed_as_worst": cfg.failed_as_worst}
-        if strategy_name != "greedy":
+        if not issubclass(cls, GreedyStrategy):
             params["acquisition"] = cfg.acquisition
     strategy = make_strategy(strategy_name, **params)
     state = LoopState(spec, space, features, cfg.objective, target)
@@ -340,7 +349,7 @@ def run_bench(cfg: BenchConfig, simulator: Any | None = None, out_dir: str | Pat
             regrets = []
             for seed in range(cfg.seeds):
                 sources = (transfer_sources(pair, prepared, simulator, cfg, seed)
-                           if name in TRANSFER_STRATEGIES else None)
+                           if uses_transfer(name) else None)
                 found = run_campaign(name, seed, spec, space, features, truth, simulator, cfg,
                                      target, sources=sources)
                 hit = _reached(found, best, target, cfg.tolerance) & np.isfinite(found)

@@ -31,7 +31,7 @@ from coatml.models.config import FAST_MODEL_PARAMS
 
 __all__ = ["FAST_MODEL_PARAMS", "CoatmlPriorFirstStrategy", "CoatmlPriorStrategy",
            "CoatmlStrategy", "CoatmlTransferStrategy", "GreedyStrategy", "LoopState",
-           "RandomStrategy", "TPEStrategy", "make_strategy"]
+           "RandomStrategy", "TPEStrategy", "make_strategy", "strategy_class"]
 
 #: Feature set of the in-loop surrogate (``features/loop.toml``).
 LOOP_FEATURE_SET = "loop"
@@ -269,9 +269,14 @@ _STRATEGIES: dict[str, type[LoopStrategy]] = {
 }
 
 
+def strategy_class(name: str) -> type[LoopStrategy]:
+    """The class of a strategy by name (see :func:`make_strategy`)."""
+    if name not in _STRATEGIES:
+        raise ValueError(f"unknown bench strategy '{name}'; known: {sorted(_STRATEGIES)}")
+    return _STRATEGIES[name]
+
+
 def make_strategy(name: str, **params: Any) -> LoopStrategy:
     """A strategy by name: coatml, coatml-prior, coatml-prior-first, coatml-transfer, greedy,
     random or tpe."""
-    if name not in _STRATEGIES:
-        raise ValueError(f"unknown bench strategy '{name}'; known: {sorted(_STRATEGIES)}")
-    return _STRATEGIES[name](**params)
+    return strategy_class(name)(**params)
