@@ -31,18 +31,15 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
     out["Pareto rank"] = table.get("pareto_rank", pd.Series(pd.NA, index=table.index))
     out["T (°C)"] = table["temperature_c"]
     out["thickness (nm)"] = table["thickness_nm"]
-    if "retention_pct_mean" in table:
-        out["retention %"] = table["retention_pct_mean"]
-        out["retention 68 %"] = [
-            interval_text(m, lo, hi, ".1f") for m, lo, hi in zip(
-                table["retention_pct_mean"], table["retention_pct_lo68"],
-                table["retention_pct_hi68"], strict=True)]
-    if "resistance_ohm_cm2_median" in table:
-        out["resistance ohm cm²"] = table["resistance_ohm_cm2_median"]
-        out["resistance 68 %"] = [
-            interval_text(m, lo, hi, ".3g") for m, lo, hi in zip(
-                table["resistance_ohm_cm2_median"], table["resistance_ohm_cm2_lo68"],
-                table["resistance_ohm_cm2_hi68"], strict=True)]
+    for prefix, point, label, interval, fmt in (
+            ("retention_pct", "mean", "retention %", "retention 68 %", ".1f"),
+            ("resistance_ohm_cm2", "median", "resistance ohm cm²", "resistance 68 %", ".3g")):
+        if f"{prefix}_{point}" in table:
+            out[label] = table[f"{prefix}_{point}"]
+            out[interval] = [
+                interval_text(m, lo, hi, fmt) for m, lo, hi in zip(
+                    table[f"{prefix}_{point}"], table[f"{prefix}_lo68"],
+                    table[f"{prefix}_hi68"], strict=True)]
     rows = list(table.itertuples(index=False))
     out["prior vs learned"] = [prior_split_text(row) for row in rows]
     out["why (top-3 SHAP features, model space)"] = [top_features_text(row, "; ")
