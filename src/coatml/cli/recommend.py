@@ -173,11 +173,9 @@ def run_rank(ws: Any, *, electrode: str, electrolyte: str, coated_component: str
         include_enumerated=not library_only)
     candidates, report = candidate_table(spec)
     if candidates.empty:
-        removed = [f"{s.name} removed {s.removed} ({s.rule})" for s in report.steps if s.removed]
-        fail(f"no candidate coating is left for {electrode} | {electrolyte}: "
-             + ("; ".join(removed) if removed else "the candidate pool is empty")
-             + ". Relax the filters (--max-temperature, --max-thickness, --no-anion-filter, "
-               "--no-reducible-filter, --coatings, --no-inventory) or drop --library-only.")
+        fail(report.nothing_left() + ". Relax the filters (--max-temperature, --max-thickness, "
+             "--no-anion-filter, --no-reducible-filter, --coatings, --no-inventory) or drop "
+             "--library-only.")
     for note in o.filter_notes(spec, report):
         console.print(f"[bold]note:[/] {note}", highlight=False)
     if prior_only and (dask or scheduler):

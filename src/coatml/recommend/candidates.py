@@ -430,6 +430,12 @@ class FilterReport:
         return pd.DataFrame([s.__dict__ for s in self.steps],
                             columns=["name", "removed", "remaining", "rule"])
 
+    def nothing_left(self) -> str:
+        """Why no candidate is left: the steps that removed candidates, or an empty pool."""
+        removed = [f"{s.name} removed {s.removed} ({s.rule})" for s in self.steps if s.removed]
+        return (f"no candidate coating is left for {self.electrode} | {self.electrolyte}: "
+                + ("; ".join(removed) if removed else "the candidate pool is empty"))
+
 
 @lru_cache(maxsize=65536)
 def _covered_by(elements: frozenset[str], on_hand: frozenset[str]) -> bool:

@@ -83,9 +83,7 @@ def run(ws: Workspace, electrode: str, electrolyte: str, coated_component: str,
         include_enumerated=not library_only)
     candidates, report = candidate_table(spec)
     if candidates.empty:
-        removed = [f"{s.name} removed {s.removed} ({s.rule})" for s in report.steps if s.removed]
-        st.error(f"no candidate coating is left for {electrode} | {electrolyte}: "
-                 + ("; ".join(removed) if removed else "the candidate pool is empty"))
+        st.error(report.nothing_left())
         return None
     with ws.store() as store:
         records = store.to_frame()
