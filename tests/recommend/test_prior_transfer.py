@@ -165,3 +165,15 @@ def test_admitted_records_are_the_ones_judged_whatever_their_spelling(
     assert len(choice.admitted) == 1  # one pair, two spellings
     assert len(choice.records) == same[RET].notna().sum()
     assert set(choice.records["electrode"]) == {"NMC811", NMC811}
+
+
+def test_bench_prior_strategies_run_the_settings_the_cli_ships() -> None:
+    from coatml.bench.strategies import make_strategy
+    from coatml.recommend.surrogates import PAIR_SURROGATES
+
+    for bench, cli in (("coatml", "gp"), ("coatml-prior", "gp-prior"),
+                       ("coatml-prior-first", "gp-prior"), ("coatml-transfer", "gp-transfer")):
+        settings, transfer = PAIR_SURROGATES[cli]
+        strategy = make_strategy(bench)
+        assert strategy.settings() == settings, bench
+        assert strategy.transfer == transfer, bench
